@@ -1,0 +1,39 @@
+# Flywheel: `make demo` runs the whole app on embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: demo test test-fast lint format check migrate clean-demo soak
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@DEBUG=$${DEBUG:-true} $(PY) manage.py demo
+
+test: $(STAMP)
+	@$(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	@$(PY) -m pytest -n auto -m "not integration and not browser" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+check: $(STAMP)
+	@DEBUG=true $(PY) manage.py check
+	@DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+clean-demo:
+	rm -rf var/demo
