@@ -1,0 +1,163 @@
+"""The inbox: change events made durable before their replay id is stored, then dispatched.
+
+Order of operations (at least once): events and the new replay positions are written in ONE
+database transaction; tasks are enqueued after that commit; rows not yet marked dispatched are
+dispatched again by ``events_dispatch_pending`` (at listener start and periodically). Workloads are
+idempotent, so a second dispatch is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from salesforce.cdc import ParsedChange
+from salesforce.dispatch import EventView, plan_dispatch
+from salesforce.models import ChangeEvent, DeadLetter, ReplayPosition
+
+logger = logging.getLogger(__name__)
+
+TASK_CHUNK = 500
+Enqueue = Callable[[str, list[int]], None]
+
+
+def _enqueue(task_path: str, event_ids: list[int]) -> None:
+    async_task(task_path, event_ids, task_name=None, group=task_path.split(".")[0])
+
+
+@transaction.atomic
+def events_store(
+    *,
+    changes: Sequence[ParsedChange],
+    source: str,
+    positions: dict[str, tuple[int | None, dt.datetime | None]] | None = None,
+    watermark: tuple[str, dt.datetime] | None = None,
+) -> list[int]:
+    """Insert new changes (duplicates by replay id are skipped) and advance replay positions.
+
+    Returns the ids of the rows inserted by this call.
+    """
+    fresh = _without_duplicates(changes, source=source)
+    rows = ChangeEvent.objects.bulk_create(
+        [
+            ChangeEvent(
+                entity=change.entity,
+                change_type=change.change_type,
+                record_id=change.record_id,
+                fields=change.fields,
+                changed_fields=change.changed_fields,
+                commit_timestamp=change.commit_timestamp,
+                commit_user=change.commit_user,
+                change_origin=change.change_origin,
+                is_own_write=change.is_own_write,
+                transaction_key=change.transaction_key,
+                replay_id=change.replay_id,
+                source=source,
+            )
+            for change in fresh
+        ]
+    )
+    for channel, (replay_id, commit_ts) in (positions or {}).items():
+        replay_position_save(channel=channel, replay_id=replay_id, commit_timestamp=commit_ts)
+    if watermark is not None:
+        channel, mark = watermark
+        ReplayPosition.objects.update_or_create(channel=channel, defaults={"watermark": mark})
+    return [row.pk for row in rows]
+
+
+def _without_duplicates(changes: Sequence[ParsedChange], *, source: str) -> list[ParsedChange]:
+    keyed = [c for c in changes if c.replay_id is not None]
+    seen: set[tuple[int, str]] = set()
+    if keyed:
+        seen = set(
+            ChangeEvent.objects.filter(
+                source=source, replay_id__in={c.replay_id for c in keyed}
+            ).values_list("replay_id", "record_id")
+        )
+    fresh = []
+    for change in changes:
+        key = (change.replay_id, change.record_id)
+        if change.replay_id is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        fresh.append(change)
+    return fresh
+
+
+def replay_position_save(
+    *, channel: str, replay_id: int | None, commit_timestamp: dt.datetime | None
+) -> None:
+    """Move a channel's replay position forward (never backwards)."""
+    position, _ = ReplayPosition.objects.select_for_update().get_or_create(channel=channel)
+    if replay_id is not None and (position.replay_id is None or replay_id > position.replay_id):
+        position.replay_id = replay_id
+    if commit_timestamp and (
+        position.commit_timestamp is None or commit_timestamp > position.commit_timestamp
+    ):
+        position.commit_timestamp = commit_timestamp
+    position.save()
+
+
+def replay_position_reset(*, channel: str) -> None:
+    """Forget a replay id the server rejected (the commit time stays for reconciliation)."""
+    ReplayPosition.objects.filter(channel=channel).update(replay_id=None)
+
+
+def replay_position_get(channel: str) -> ReplayPosition | None:
+    return ReplayPosition.objects.filter(channel=channel).first()
+
+
+def dead_letter_record(*, source: str, reason: str, payload: object) -> DeadLetter:
+    logger.warning("dead letter from %s: %s", source, reason)
+    safe_payload = payload if isinstance(payload, dict) else {"value": repr(payload)[:10_000]}
+    return DeadLetter.objects.create(source=source, reason=reason[:2000], payload=safe_payload)
+
+
+def events_dispatch(
+    *, event_ids: Iterable[int], integration_user_id: str, enqueue: Enqueue = _enqueue
+) -> dict[str, int]:
+    """Enqueue one task per workload (per chunk) for these events and mark them dispatched."""
+    ids = list(event_ids)
+    views = [
+        EventView(
+            id=row["id"],
+            entity=row["entity"],
+            change_type=row["change_type"],
+            changed_fields=tuple(row["changed_fields"] or ()),
+            commit_user=row["commit_user"],
+            is_own_write=row["is_own_write"],
+            source=row["source"],
+        )
+        for row in ChangeEvent.objects.filter(id__in=ids).values(
+            "id", "entity", "change_type", "changed_fields", "commit_user", "is_own_write", "source"
+        )
+    ]
+    plan = plan_dispatch(views, integration_user_id=integration_user_id)
+    counts: dict[str, int] = {}
+    for task_path, task_ids in plan.items():
+        for start in range(0, len(task_ids), TASK_CHUNK):
+            enqueue(task_path, task_ids[start : start + TASK_CHUNK])
+        counts[task_path] = len(task_ids)
+    ChangeEvent.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
+    return counts
+
+
+def events_dispatch_pending(
+    *, integration_user_id: str, older_than_seconds: float = 0, enqueue: Enqueue = _enqueue
+) -> int:
+    """Dispatch stored events whose dispatch was interrupted (e.g. the listener was killed)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    pending = list(
+        ChangeEvent.objects.filter(dispatched_at__isnull=True, received_at__lte=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:20_000]
+    )
+    if pending:
+        events_dispatch(event_ids=pending, integration_user_id=integration_user_id, enqueue=enqueue)
+    return len(pending)

@@ -1,0 +1,44 @@
+"""manage.py listen: turn Salesforce changes into workloads until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.core.management.base import BaseCommand, CommandError
+
+from salesforce.runner import Listener, ListenOptions
+
+
+class Command(BaseCommand):
+    help = (
+        "Listen to Change Data Capture for Lead, Task and EmailMessage (or poll with --polling) "
+        "and enqueue the workloads. One listener per org is active; others wait as hot standby."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--polling", action="store_true", help="Poll SystemModstamp instead of CDC."
+        )
+        parser.add_argument("--poll-interval", type=float, default=5.0, help="Seconds per poll.")
+        parser.add_argument(
+            "--replay",
+            type=int,
+            default=-1,
+            choices=(-1, -2),
+            help="Where to start without a stored replay id: -1 new events, -2 all retained.",
+        )
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-wait", type=float, default=0.05, help="Seconds to gather.")
+
+    def handle(self, *args, **options) -> None:
+        if options["batch_size"] < 1 or options["batch_wait"] < 0:
+            raise CommandError("--batch-size must be at least 1 and --batch-wait not negative.")
+        listen_options = ListenOptions(
+            polling=options["polling"],
+            poll_interval=options["poll_interval"],
+            default_replay=options["replay"],
+            batch_size=options["batch_size"],
+            batch_wait=options["batch_wait"],
+        )
+        listener = Listener(listen_options, out=lambda text: self.stdout.write(text))
+        asyncio.run(listener.run())

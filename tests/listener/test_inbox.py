@@ -1,0 +1,91 @@
+"""Events are durable before replay ids move; duplicates are dropped; dispatch is batched."""
+
+import datetime as dt
+
+import pytest
+
+from salesforce import inbox, lease
+from salesforce.cdc import parse_message
+from salesforce.dispatch import PROCESS_ACTIVITY, ROUTE_LEADS
+from salesforce.models import ChangeEvent, ListenerLease, ReplayPosition
+from tests.listener.factories import INTEGRATION_USER, cdc_message
+
+pytestmark = pytest.mark.django_db
+
+
+def parsed(**kwargs):
+    return parse_message(cdc_message(**kwargs))
+
+
+def test_store_writes_events_and_replay_position_together():
+    changes = parsed(replay_id=10) + parsed(replay_id=11)
+    positions = {"/data/LeadChangeEvent": (11, changes[-1].commit_timestamp)}
+
+    ids = inbox.events_store(changes=changes, source="cdc", positions=positions)
+
+    assert ChangeEvent.objects.filter(id__in=ids).count() == 2
+    assert ReplayPosition.objects.get(channel="/data/LeadChangeEvent").replay_id == 11
+
+
+def test_redelivered_events_are_stored_once():
+    first = inbox.events_store(changes=parsed(replay_id=20), source="cdc")
+    again = inbox.events_store(changes=parsed(replay_id=20) + parsed(replay_id=20), source="cdc")
+
+    assert len(first) == 1 and again == []
+    assert ChangeEvent.objects.count() == 1
+
+
+def test_replay_position_never_moves_backwards():
+    inbox.replay_position_save(channel="c", replay_id=50, commit_timestamp=None)
+    inbox.replay_position_save(channel="c", replay_id=40, commit_timestamp=None)
+
+    assert inbox.replay_position_get("c").replay_id == 50
+
+
+def test_dispatch_enqueues_one_task_per_workload_and_marks_rows():
+    ids = inbox.events_store(
+        changes=[c for i in range(30) for c in parsed(replay_id=300 + i)]
+        + parsed(entity="Task", record_ids=["00T5f000001AbCdEAK"], replay_id=400),
+        source="cdc",
+    )
+    calls = []
+
+    inbox.events_dispatch(
+        event_ids=ids,
+        integration_user_id=INTEGRATION_USER,
+        enqueue=lambda t, i: calls.append((t, i)),
+    )
+
+    tasks = [task for task, _ in calls]
+    assert tasks.count(ROUTE_LEADS) == 1 and tasks.count(PROCESS_ACTIVITY) == 1
+    assert len(dict(calls)[ROUTE_LEADS]) == 30
+    assert not ChangeEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_interrupted_dispatch_is_completed_later():
+    ids = inbox.events_store(changes=parsed(replay_id=500), source="cdc")
+    calls = []
+
+    count = inbox.events_dispatch_pending(
+        integration_user_id=INTEGRATION_USER, enqueue=lambda t, i: calls.append((t, i))
+    )
+
+    assert count == 1 and all(i == ids for _, i in calls)
+
+
+def test_only_one_listener_holds_the_lease_until_it_expires():
+    assert lease.lease_acquire(holder="a", seconds=5)
+    assert not lease.lease_acquire(holder="b", seconds=5)
+    assert lease.lease_acquire(holder="a", seconds=5)
+
+    ListenerLease.objects.update(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+
+    assert lease.lease_acquire(holder="b", seconds=5)
+    assert not lease.lease_acquire(holder="a", seconds=5)
+
+
+def test_released_lease_is_free_at_once():
+    lease.lease_acquire(holder="a")
+    lease.lease_release(holder="a")
+
+    assert lease.lease_acquire(holder="b")
