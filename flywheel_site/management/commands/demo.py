@@ -1,30 +1,144 @@
-"""Run the whole app locally on its embedded defaults."""
+"""manage.py demo: the whole app on embedded defaults, as one supervised process group."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+import os
+import sys
+import threading
+from pathlib import Path
 
-DEMO_USER = "admin"
-DEMO_PASSWORD = "flywheel-demo"  # noqa: S105 - local demo login, printed on purpose
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from flywheel_site.roles import LABELERS, MANAGERS, OPS
+from flywheel_site.supervisor import Child, Supervisor
+
+DEMO_PASSWORD = "flywheel-demo"  # noqa: S105 - local demo logins, printed on purpose
+DEMO_USERS = (("admin", None), ("ops", OPS), ("manager", MANAGERS), ("labeler", LABELERS))
+READY_PREFIX = "sf_emulator ready "
 
 
 class Command(BaseCommand):
-    help = "Migrate, create the demo admin and serve the app on http://127.0.0.1:8000."
+    help = (
+        "Run the whole app locally: the Salesforce org emulator with traffic, the listener, the "
+        "task cluster and the web server on http://127.0.0.1:8000. Ctrl-C stops everything."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--emulator-port", type=int, default=8443)
+        parser.add_argument("--traffic", type=float, default=20, help="Synthetic leads per minute.")
+        parser.add_argument("--history-days", type=int, default=7, help="History on first run.")
+        parser.add_argument("--state-dir", default=str(settings.VAR_DIR / "demo"))
 
-    def handle(self, *args, port: int, **options) -> None:
+    def handle(self, *args, **options) -> None:
+        state_dir = Path(options["state_dir"])
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout.write("Preparing the database...")
         call_command("migrate", verbosity=0)
+        call_command("load_config", verbosity=0)
+        self._users()
+
+        supervisor = Supervisor(out=self.stdout._out)
+        emulator_url = self._start_emulator(supervisor, state_dir, options)
+        env = self._child_env(state_dir / "emulator", emulator_url)
+        first_run = not (state_dir / "history-loaded").exists()
+        if first_run and options["history_days"] > 0:
+            self._load_history(emulator_url, state_dir, options["history_days"], env)
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        supervisor.start(Child("listen", [*manage, "listen"], env))
+        supervisor.start(Child("cluster", [*manage, "qcluster"], env))
+        supervisor.start(
+            Child("web", [*manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"], env)
+        )
+        self._banner(options["port"], emulator_url)
+        sys.exit(supervisor.wait())
+
+    def _users(self) -> None:
         user_model = get_user_model()
-        if not user_model.objects.filter(username=DEMO_USER).exists():
-            user_model.objects.create_superuser(DEMO_USER, "admin@flywheel.demo", DEMO_PASSWORD)
+        for username, role in DEMO_USERS:
+            user, created = user_model.objects.get_or_create(
+                username=username,
+                defaults={
+                    "email": f"{username}@flywheel.demo",
+                    "is_staff": True,
+                    "is_superuser": role is None,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            if role:
+                user.groups.add(Group.objects.get(name=role))
+
+    def _start_emulator(self, supervisor: Supervisor, state_dir: Path, options: dict) -> str:
+        ready = threading.Event()
+        found: dict[str, str] = {}
+
+        def watch(line: str) -> None:
+            if line.startswith(READY_PREFIX):
+                found["url"] = line[len(READY_PREFIX) :].split()[0]
+                ready.set()
+
+        argv = [
+            sys.executable,
+            "-m",
+            "sf_emulator",
+            "serve",
+            "--port",
+            str(options["emulator_port"]),
+            "--state-dir",
+            str(state_dir / "emulator"),
+            "--traffic",
+            str(options["traffic"]),
+        ]
+        child = supervisor.start(Child("emulator", argv, dict(os.environ), on_line=watch))
+        if not ready.wait(60):
+            supervisor.stop()
+            code = child.process.poll() if child.process else None
+            raise CommandError(
+                f"The Salesforce org emulator did not start (exit code {code}). Is port "
+                f"{options['emulator_port']} free? Try --emulator-port."
+            )
+        return found["url"]
+
+    def _child_env(self, emulator_dir: Path, emulator_url: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("DEBUG", "true")
+        for line in (emulator_dir / "connection.env").read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not key.startswith("#"):
+                env[key.strip()] = value.strip()
+        env.setdefault("ANTHROPIC_BASE_URL", emulator_url)
+        env.setdefault("ANTHROPIC_API_KEY", "demo-key-for-the-emulator")
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _load_history(self, url: str, state_dir: Path, days: int, env: dict[str, str]) -> None:
+        self.stdout.write(f"First run: generating {days} days of lead history in the emulator...")
+        response = requests.post(
+            f"{url}/__emulator__/traffic",
+            json={"history_days": days, "leads_per_day": 150},
+            verify=env["SF_CA_BUNDLE"],
+            timeout=600,
+        )
+        response.raise_for_status()
+        self.stdout.write("Backfilling time to first response from that history...")
+        os.environ.update({k: v for k, v in env.items() if k.startswith(("SF_", "ANTHROPIC_"))})
+        call_command("backfill_ttfr", verbosity=0)
+        (state_dir / "history-loaded").write_text("ok\n")
+
+    def _banner(self, port: int, emulator_url: str) -> None:
         self.stdout.write(
             self.style.SUCCESS(
-                f"Flywheel demo: http://127.0.0.1:{port}/  "
-                f"(admin login: {DEMO_USER} / {DEMO_PASSWORD})"
+                "\n"
+                f"  Flywheel demo is running: http://127.0.0.1:{port}/\n"
+                f"  Logins (password {DEMO_PASSWORD}): admin (superuser), ops, manager, labeler\n"
+                f"  Salesforce org emulator: {emulator_url}\n"
+                "  Press Ctrl-C to stop everything.\n"
             )
         )
-        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)

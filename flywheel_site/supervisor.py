@@ -1,0 +1,103 @@
+"""A small process supervisor for `manage.py demo`: start children, prefix and colour their logs,
+stop them all cleanly on Ctrl-C (or when one of them dies)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+COLOURS = ("\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[31m")
+RESET = "\033[0m"
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    on_line: Callable[[str], None] | None = None
+    reader: threading.Thread | None = field(default=None, repr=False)
+
+
+class Supervisor:
+    def __init__(self, *, out=sys.stdout, colour: bool | None = None) -> None:
+        self.children: list[Child] = []
+        self._out = out
+        self._colour = out.isatty() if colour is None else colour
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def log(self, name: str, line: str, index: int = 0) -> None:
+        prefix = f"{name:>9} | "
+        if self._colour:
+            prefix = COLOURS[index % len(COLOURS)] + prefix + RESET
+        with self._lock:
+            self._out.write(prefix + line.rstrip("\n") + "\n")
+            self._out.flush()
+
+    def start(self, child: Child) -> Child:
+        index = len(self.children)
+        child.process = subprocess.Popen(
+            child.argv,
+            env=child.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C goes to us; we stop children in order
+        )
+        child.reader = threading.Thread(target=self._pump, args=(child, index), daemon=True)
+        child.reader.start()
+        self.children.append(child)
+        return child
+
+    def _pump(self, child: Child, index: int) -> None:
+        assert child.process is not None and child.process.stdout is not None
+        for line in child.process.stdout:
+            if child.on_line:
+                child.on_line(line)
+            self.log(child.name, line, index)
+
+    def wait(self) -> int:
+        """Block until Ctrl-C/SIGTERM or a child exits; then stop everything. Returns exit code."""
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, lambda *_: self.stopping.set())
+        try:
+            while not self.stopping.is_set():
+                dead = [c for c in self.children if c.process and c.process.poll() is not None]
+                if dead:
+                    self.log(
+                        "demo",
+                        f"{dead[0].name} exited with code {dead[0].process.returncode}; stopping",
+                    )
+                    self.stop()
+                    return 1
+                time.sleep(0.3)
+            self.stop()
+            return 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM children in reverse start order, SIGKILL what is left after ``timeout``."""
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                os.killpg(child.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in reversed(self.children):
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
