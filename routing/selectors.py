@@ -1,0 +1,68 @@
+"""Reads for routing: the active policy, rep availability, open-lead counts, cursors, ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Count
+
+from routing.choices import PolicyStatus
+from routing.engine.distribute import RepHours
+from routing.models import Assignment, PoolCursor, Rep, RoutingPolicy
+
+
+class NoActivePolicy(LookupError):
+    """No routing policy has been published yet (run manage.py load_config)."""
+
+
+def policy_active_get() -> RoutingPolicy:
+    policy = RoutingPolicy.objects.filter(is_active=True).first()
+    if policy is None:
+        raise NoActivePolicy("No published routing policy: run `manage.py load_config`.")
+    return policy
+
+
+def policy_get(*, version: int) -> RoutingPolicy:
+    try:
+        return RoutingPolicy.objects.get(version=version, status=PolicyStatus.PUBLISHED)
+    except RoutingPolicy.DoesNotExist:
+        raise NoActivePolicy(f"There is no published routing policy version {version}.") from None
+
+
+def policy_snapshot_get(*, version: int) -> dict:
+    return policy_get(version=version).snapshot
+
+
+def rep_hours_map() -> dict[str, RepHours]:
+    return {
+        rep.user_id: RepHours(
+            time_zone=rep.time_zone,
+            start=rep.work_start,
+            end=rep.work_end,
+            days=frozenset(rep.work_days),
+            out_of_office=rep.out_of_office,
+            out_of_office_until=rep.out_of_office_until,
+            is_active=rep.is_active,
+        )
+        for rep in Rep.objects.all()
+    }
+
+
+def open_lead_counts(*, since: dt.datetime) -> dict[str, int]:
+    """Leads per current owner (routed, kept or reassigned by a human) since ``since``."""
+    rows = (
+        Assignment.objects.filter(created_at__gte=since)
+        .exclude(current_owner_id="")
+        .values_list("current_owner_id")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+def cursor_map() -> dict[str, int]:
+    return dict(PoolCursor.objects.values_list("pool_name", "position"))
+
+
+def assignments_by_lead(*, lead_ids: Iterable[str]) -> dict[str, Assignment]:
+    return {a.lead_id: a for a in Assignment.objects.filter(lead_id__in=list(lead_ids))}
