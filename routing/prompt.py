@@ -75,8 +75,5 @@ def system_prompt(policy: CompiledPolicy) -> str:
     )
 
 
-def messages_for(context: dict, policy: CompiledPolicy) -> list[dict]:
-    return [
-        {"role": "system", "content": system_prompt(policy)},
-        {"role": "user", "content": json.dumps(context, ensure_ascii=False, sort_keys=True)},
-    ]
+def user_message(context: dict) -> dict:
+    return {"role": "user", "content": json.dumps(context, ensure_ascii=False, sort_keys=True)}

@@ -40,7 +40,7 @@ class RepHours:
 class Choice:
     owner_id: str
     reason: str
-    member: bool
+    pool: str = ""
 
 
 class Distributor:
@@ -75,20 +75,19 @@ class Distributor:
                     picked.user_id,
                     f"pool {pool.name} ({_label(pool.distribution)}): {picked.name}, "
                     f"{load} open leads",
-                    True,
+                    pool.name,
                 )
         why = ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
         why = f"no member available ({why})" if why else "no members"
         if pool.queue_id:
             name = self.policy.queue_names.get(pool.queue_id) or pool.queue_id
-            return Choice(pool.queue_id, f"pool {pool.name}: {why} → queue {name}", False)
+            return Choice(pool.queue_id, f"pool {pool.name}: {why} → queue {name}", pool.name)
         return self.fallback(f"pool {pool.name}: {why}")
 
     def fallback(self, why: str) -> Choice:
         return Choice(
             self.policy.fallback_queue_id,
             f"{why} → fallback queue {self.policy.fallback_queue_name}",
-            False,
         )
 
     def _pick(self, pool: Pool, skipped: dict[str, int]) -> Member | None:

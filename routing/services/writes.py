@@ -1,0 +1,83 @@
+"""Owner writes to Salesforce: one sObject Collections call per 200 leads, results per lead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from routing import conf
+from routing.choices import AssignmentStatus
+from routing.models import Assignment
+
+logger = logging.getLogger(__name__)
+
+
+def owners_write(
+    *, assignments: Sequence[Assignment], client: object, now: dt.datetime
+) -> list[Assignment]:
+    """Write OwnerId for ``assignments``; return those that failed (kept FAILED in the ledger,
+    with the error, for the task's retry). Nothing is dropped silently."""
+    pending = [a for a in assignments if a.owner_id]
+    failed: list[Assignment] = []
+    size = conf.write_batch_size()
+    for start in range(0, len(pending), size):
+        chunk = pending[start : start + size]
+        records = [{"Id": a.lead_id, "OwnerId": a.owner_id} for a in chunk]
+        try:
+            results = client.update_records("Lead", records)
+            errors = [_errors(result) for result in results]
+        except Exception as error:
+            logger.warning("owner write of %s leads failed: %s", len(chunk), error)
+            errors = [f"{type(error).__name__}: {error}"] * len(chunk)
+        for row, error in zip(chunk, errors, strict=True):
+            row.attempts += 1
+            if error:
+                row.status = AssignmentStatus.FAILED
+                row.last_error = error[:2000]
+                failed.append(row)
+            else:
+                row.status = AssignmentStatus.WRITTEN
+                row.written_at = now
+                row.last_error = ""
+    _save(pending, now=now)
+    return failed
+
+
+def _errors(result: object) -> str:
+    if getattr(result, "success", False):
+        return ""
+    problems = getattr(result, "errors", None) or [{"message": "unknown error"}]
+    return "; ".join(
+        f"{p.get('statusCode') or p.get('errorCode') or 'ERROR'}: {p.get('message', '')}"
+        for p in problems
+    )
+
+
+@transaction.atomic
+def _save(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
+    Assignment.objects.bulk_update(
+        rows, ["status", "attempts", "last_error", "written_at"], batch_size=500
+    )
+    _effects_record(rows, now=now)
+
+
+def _effects_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
+    from flywheel.services import decision_effect_record
+
+    final = conf.max_write_attempts()
+    for row in rows:
+        if row.decision_id is None:
+            continue
+        if row.status == AssignmentStatus.WRITTEN:
+            effect = {"owner_written": row.owner_id, "written_at": now.isoformat()}
+        elif row.attempts >= final:
+            effect = {"owner_write_failed": row.last_error[:500], "attempts": row.attempts}
+            logger.error(
+                "lead %s: owner write gave up after %s attempts", row.lead_id, row.attempts
+            )
+        else:
+            continue
+        decision_effect_record(decision_id=row.decision_id, effect=effect)
