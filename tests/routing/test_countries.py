@@ -110,7 +110,7 @@ SPELLINGS = [
     ("Kenya", "KE", "MEA"),
     ("Côte d'Ivoire", "CI", "MEA"),
     ("Ivory Coast", "CI", "MEA"),
-    ("Cote D’Ivoire", "CI", "MEA"),
+    ("Cote D’Ivoire", "CI", "MEA"),  # noqa: RUF001 - typographic apostrophe on purpose
     ("DRC", "CD", "MEA"),
     ("Tanzania", "TZ", "MEA"),
     ("Morocco", "MA", "MEA"),
