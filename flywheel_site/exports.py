@@ -1,0 +1,31 @@
+"""CSV that is safe to open in a spreadsheet: formula-looking text cells are neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe.
+
+    Numbers stay numbers (a negative number is not a formula); only strings are changed.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """UTF-8 CSV text with a header row; every cell passed through ``csv_safe``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_safe(name) for name in header])
+    for row in rows:
+        writer.writerow([csv_safe(cell) for cell in row])
+    return buffer.getvalue()
