@@ -1,0 +1,1 @@
+"""A local emulator of the parts of a Salesforce org the app uses (no Django imports)."""
