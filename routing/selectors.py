@@ -66,3 +66,20 @@ def cursor_map() -> dict[str, int]:
 
 def assignments_by_lead(*, lead_ids: Iterable[str]) -> dict[str, Assignment]:
     return {a.lead_id: a for a in Assignment.objects.filter(lead_id__in=list(lead_ids))}
+
+
+def recent_lead_fields(*, since: dt.datetime, limit: int = 20_000) -> list[dict]:
+    """Fields of leads created since ``since``, from the local inbox (latest event per lead)."""
+    from salesforce.models import ChangeEvent
+
+    events = (
+        ChangeEvent.objects.filter(
+            entity="Lead", change_type__in=("CREATE", "GAP_CREATE"), commit_timestamp__gte=since
+        )
+        .order_by("-id")
+        .values_list("record_id", "fields")[:limit]
+    )
+    latest: dict[str, dict] = {}
+    for record_id, fields in events:
+        latest.setdefault(record_id, {"Id": record_id, **(fields or {})})
+    return list(reversed(latest.values()))
