@@ -174,7 +174,7 @@ class Activities:
                 "TaskSubtype": kind,
                 "Type": kind,
                 "Status": "Completed",
-                **({"CompletedDateTime": at} if at else {}),
+                **({"CompletedDateTime": at.isoformat()} if at else {}),
                 **stamps,
             }
             activity_id = self._org.store.create(
@@ -211,7 +211,7 @@ class Activities:
             "Subject": "Follow up",
             "TaskSubtype": "Task",
             "Status": "Not Started",
-            "ActivityDate": (when + dt.timedelta(days=2)).date(),
+            "ActivityDate": (when + dt.timedelta(days=2)).date().isoformat(),
             **_stamps(at),
         }
         task_id = self._org.store.create("Task", task, user_id=rep_id, system=at is not None)
@@ -224,7 +224,7 @@ class Activities:
         message = {
             "Incoming": incoming,
             "Status": "0" if incoming else "3",
-            "MessageDate": at or self._org.clock(),
+            "MessageDate": (at or self._org.clock()).isoformat(),
             "FromAddress": sender,
             "ToAddress": receiver,
             "Subject": "Re: your inquiry" if not incoming else "Following up on my request",
@@ -265,8 +265,8 @@ class Activities:
         fields = {
             **synthetic.fields,
             "OwnerId": reassign_to or owner,
-            "CreatedDate": at,
-            "LastModifiedDate": assigned_at,
+            "CreatedDate": at.isoformat(),
+            "LastModifiedDate": assigned_at.isoformat(),
             "LastModifiedById": owner if reassign_to else self._org.integration_user_id,
         }
         lead_id = self._org.store.create("Lead", fields, user_id=creator, system=True)
@@ -300,7 +300,7 @@ def _stamps(at: dt.datetime | None) -> dict[str, object]:
     """System timestamps for a record written in the past (history mode)."""
     if at is None:
         return {}
-    return {"CreatedDate": at, "LastModifiedDate": at}
+    return {"CreatedDate": at.isoformat(), "LastModifiedDate": at.isoformat()}
 
 
 @dataclass
