@@ -102,6 +102,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "flywheel_site.staticfinders.PlotlyFinder",  # plotly.min.js from the installed package
+]
 WHITENOISE_USE_FINDERS = True
 
 # Production safety: on unless DEBUG is on (check --deploy is clean with DEBUG off).

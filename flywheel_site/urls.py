@@ -9,4 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("suggestions/", include("templates_app.urls")),
+    path("dashboard/", include("analytics.urls")),
 ]

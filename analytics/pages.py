@@ -1,0 +1,20 @@
+"""Which metrics make up each dashboard page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+
+from analytics.dashboard import Dashboard
+from analytics.filters import Filters
+from analytics.metrics.ttfr import ttfr_dashboard
+
+
+def _ttfr(filters: Filters) -> Dashboard:
+    return ttfr_dashboard(filters, sla_minutes=settings.TTFR_SLA_MINUTES)
+
+
+PAGES: dict[str, Callable[[Filters], Dashboard]] = {
+    "ttfr": _ttfr,
+}

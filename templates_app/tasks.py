@@ -1,0 +1,27 @@
+"""django-q2 entry points for template suggestion."""
+
+from __future__ import annotations
+
+from salesforce.client import get_client
+
+from salesforce.models import ChangeEvent
+from templates_app import conf, services
+
+
+def suggest_templates(event_ids: list[int]) -> int:
+    """Suggest (and, where configured, send) a reply for each new lead in these events."""
+    leads: dict[str, dict] = {}
+    for event in ChangeEvent.objects.filter(id__in=event_ids, entity="Lead").order_by("id"):
+        leads.setdefault(event.record_id, {**event.fields, "Id": event.record_id})
+    if not leads:
+        return 0
+    created = services.suggestions_create(leads=list(leads.values()))
+    needs_salesforce = conf.create_tasks() or any(
+        s.template and s.template.auto_send for s in created
+    )
+    if created and needs_salesforce:
+        client = get_client(workload="templates")
+        services.suggestions_auto_send(suggestions=created, leads=leads, client=client)
+        if conf.create_tasks():
+            services.draft_tasks_create(suggestions=created, client=client)
+    return len(created)
