@@ -14,7 +14,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, sobject TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, sobject TEXT NOT NULL,
-    field TEXT NOT NULL, old TEXT, new TEXT, user_id TEXT, ts TEXT NOT NULL
+    field TEXT NOT NULL, old TEXT, new TEXT, user_id TEXT, client TEXT, ts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_record ON history (record_id);
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, user_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-HistoryRow = tuple[str, str, str, object, object, str, str]
+HistoryRow = tuple[str, str, str, object, object, str, str | None, str]
 
 
 class Persistence:
@@ -50,22 +50,30 @@ class Persistence:
                 [(rid, sobject, json.dumps(data)) for rid, sobject, data in records],
             )
             self._db.executemany(
-                "INSERT INTO history (record_id, sobject, field, old, new, user_id, ts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO history (record_id, sobject, field, old, new, user_id, client, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (rid, sobject, field, _dump(old), _dump(new), user_id, ts)
-                    for rid, sobject, field, old, new, user_id, ts in history
+                    (rid, sobject, field, _dump(old), _dump(new), user_id, client, ts)
+                    for rid, sobject, field, old, new, user_id, client, ts in history
                 ],
             )
 
     def history(self, record_id: str) -> list[dict]:
         rows = self._db.execute(
-            "SELECT field, old, new, user_id, ts FROM history WHERE record_id = ? ORDER BY seq",
+            "SELECT field, old, new, user_id, client, ts FROM history WHERE record_id = ? "
+            "ORDER BY seq",
             (record_id,),
         )
         return [
-            {"field": f, "old": _load(o), "new": _load(n), "user_id": u, "timestamp": t}
-            for f, o, n, u, t in rows
+            {
+                "field": f,
+                "old": _load(o),
+                "new": _load(n),
+                "user_id": u,
+                "client": c,
+                "timestamp": t,
+            }
+            for f, o, n, u, c, t in rows
         ]
 
     def delete_except(self, keep_sobjects: Iterable[str]) -> None:

@@ -389,6 +389,7 @@ class Store:
                 encode(old),
                 encode(new),
                 user_id,
+                tx.client,
                 format_datetime(when),
             )
         )

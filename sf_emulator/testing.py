@@ -33,6 +33,8 @@ class EmulatorProcess:
         self.url = ""
         self.port = 0
         self._http = requests.Session()
+        # REQUESTS_CA_BUNDLE in the environment would override session.verify otherwise.
+        self._http.trust_env = False
 
     @property
     def ca_bundle(self) -> Path:
