@@ -178,7 +178,8 @@ def _decide(
     for (row, routed, _), result in zip(clear, results, strict=True):
         _apply(row, routed, result.decision_id, policy.version, now)
         decided.append(row)
-    report.by_decider["rules"] = report.by_decider.get("rules", 0) + len(clear)
+    if clear:
+        report.by_decider["rules"] = report.by_decider.get("rules", 0) + len(clear)
     report.decided += len(decided)
     _save_decided(decided, distributor)
     return decided

@@ -12,8 +12,8 @@ from routing.engine.policy import CompiledPolicy, compile_snapshot
 from routing.services.config import policy_load_file
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "routing_policy.json"
-# A Wednesday at 15:00 UTC: Europe, the Americas' mornings and the Gulf are all at work.
-WORKDAY = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
+# A Wednesday at 16:30 UTC: 08:30 in Los Angeles, 17:30 in Berlin (APAC is asleep).
+WORKDAY = dt.datetime(2026, 11, 25, 16, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture

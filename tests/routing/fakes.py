@@ -1,0 +1,37 @@
+"""A Salesforce client double with the contract API of salesforce.client (update_records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FakeRecordResult:
+    id: str | None
+    success: bool
+    errors: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class FakeClient:
+    """Records each update_records call; ids in ``reject`` fail, ``down`` makes every call raise."""
+
+    reject: dict[str, str] = field(default_factory=dict)
+    down: bool = False
+    calls: list[tuple[str, list[dict]]] = field(default_factory=list)
+
+    def update_records(self, sobject: str, records: list[dict]) -> list[FakeRecordResult]:
+        assert len(records) <= 200, "sObject Collections take at most 200 records"
+        self.calls.append((sobject, [dict(r) for r in records]))
+        if self.down:
+            raise ConnectionError("Salesforce unreachable")
+        return [
+            FakeRecordResult(None, False, [{"statusCode": "ENTITY_IS_LOCKED", "message": msg}])
+            if (msg := self.reject.get(r["Id"]))
+            else FakeRecordResult(r["Id"], True)
+            for r in records
+        ]
+
+    @property
+    def written(self) -> dict[str, str]:
+        return {r["Id"]: r["OwnerId"] for _, records in self.calls for r in records}

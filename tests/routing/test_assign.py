@@ -1,0 +1,245 @@
+"""Assignment: route once, write owners in batches, respect humans, retry failures, learn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from routing import tasks
+from routing.choices import AssignmentStatus
+from routing.models import Assignment, Rep
+from routing.selectors import open_lead_counts
+from routing.services.assign import OwnerWriteFailed, leads_route
+from routing.services.owners import owner_changes_record
+from salesforce.models import ChangeEvent
+from tests.routing.conftest import WORKDAY
+from tests.routing.fakes import FakeClient
+
+pytestmark = pytest.mark.django_db
+INTEGRATION = "0055f000000001cAAA"
+TRIAGE = "00G5f0000000007EAA"
+REP_NA = "0055f0000000001AAA"
+REP_EMEA = "0055f0000000006AAA"
+_numbers = itertools.count(1)
+
+
+def lead_event(change_type: str = "CREATE", *, lead_id: str | None = None, **fields) -> ChangeEvent:
+    lead_id = lead_id or f"00Q5f{next(_numbers):010d}AAA"
+    fields = {"LastName": "Doe", "Company": "Acme", "OwnerId": INTEGRATION} | fields
+    return ChangeEvent.objects.create(
+        entity="Lead",
+        change_type=change_type,
+        record_id=lead_id,
+        fields=fields,
+        changed_fields=list(fields) if change_type == "UPDATE" else [],
+        commit_timestamp=WORKDAY,
+        commit_user=fields.pop("commit_user", INTEGRATION),
+    )
+
+
+def route(events, client: FakeClient, now: dt.datetime = WORKDAY):
+    return leads_route(events=list(events), client=client, now=now)
+
+
+def test_new_leads_get_an_owner_in_one_batched_write(loaded_policy):
+    events = [
+        lead_event(NumberOfEmployees=1250, Country="Deutschland"),
+        lead_event(NumberOfEmployees=15, Country="USA"),
+        lead_event(NumberOfEmployees=400, Country="Japan"),
+    ]
+    client = FakeClient()
+
+    report = route(events, client)
+
+    assert len(client.calls) == 1 and client.calls[0][0] == "Lead"
+    assert report.written == 3 and report.by_decider == {"rules": 3}
+    rows = {a.lead_id: a for a in Assignment.objects.all()}
+    first = rows[events[0].record_id]
+    assert (first.segment, first.region, first.status) == ("ENT", "EMEA", AssignmentStatus.WRITTEN)
+    assert client.written[events[0].record_id] == first.owner_id == first.current_owner_id
+    assert first.notes.startswith("ENT because 1,250 employees; EMEA because 'Deutschland' = DE")
+    assert first.policy_version == loaded_policy.version
+    assert len({a.decision_id for a in rows.values()}) == 3
+
+
+def test_redelivered_event_does_not_reassign_lead(loaded_policy):
+    event = lead_event(NumberOfEmployees=15, Country="USA")
+    client = FakeClient()
+    route([event], client)
+    decision = Assignment.objects.get().decision_id
+
+    duplicate = lead_event(lead_id=event.record_id, NumberOfEmployees=15, Country="USA")
+    report = route([event, duplicate], client)
+
+    assert len(client.calls) == 1
+    assert report.already_routed == 1 and report.decided == 0
+    assert Assignment.objects.get().decision_id == decision
+
+
+def test_lead_created_by_a_rep_keeps_its_owner(loaded_policy):
+    event = lead_event(NumberOfEmployees=15, Country="USA", OwnerId=REP_EMEA)
+    client = FakeClient()
+
+    report = route([event], client)
+
+    assert client.calls == []
+    assert report.respected == 1
+    row = Assignment.objects.get()
+    assert (row.status, row.current_owner_id, row.decision_id) == ("respected", REP_EMEA, None)
+
+
+def test_lead_owned_by_a_queue_or_the_integration_user_is_routed(loaded_policy):
+    events = [
+        lead_event(NumberOfEmployees=15, Country="USA", OwnerId="00G5f0000000001EAA"),
+        lead_event(NumberOfEmployees=15, Country="USA", OwnerId=INTEGRATION),
+    ]
+
+    report = route(events, FakeClient())
+
+    assert report.written == 2
+
+
+def test_own_writes_updates_and_other_objects_are_not_routed(loaded_policy):
+    own = lead_event(NumberOfEmployees=15, Country="USA")
+    own.is_own_write = True
+    update = lead_event("UPDATE", NumberOfEmployees=15, Country="USA")
+    client = FakeClient()
+
+    report = route([own, update], client)
+
+    assert client.calls == [] and report.decided == 0
+    assert not Assignment.objects.exists()
+
+
+def test_ambiguous_lead_without_llm_goes_to_the_fallback_queue_and_says_why(loaded_policy):
+    event = lead_event(NumberOfEmployees="about 500", Country="Brasil")
+    client = FakeClient()
+
+    report = route([event], client)
+
+    row = Assignment.objects.get()
+    assert client.written == {event.record_id: TRIAGE}
+    assert row.segment == "UNKNOWN" and row.region == "LATAM"
+    assert "ambiguous (non-numeric employee count 'about 500'), no LLM answer" in row.notes
+    assert "fallback queue Lead Triage" in row.notes
+    assert report.by_decider == {"fallback": 1}
+
+
+def test_partial_write_failure_is_kept_and_retried(loaded_policy):
+    events = [lead_event(NumberOfEmployees=15, Country="USA") for _ in range(3)]
+    locked = events[1].record_id
+    client = FakeClient(reject={locked: "unable to obtain exclusive access"})
+
+    with pytest.raises(OwnerWriteFailed):
+        route(events, client)
+
+    failed = Assignment.objects.get(lead_id=locked)
+    assert failed.status == AssignmentStatus.FAILED and failed.attempts == 1
+    assert "ENTITY_IS_LOCKED: unable to obtain exclusive access" in failed.last_error
+    assert Assignment.objects.filter(status=AssignmentStatus.WRITTEN).count() == 2
+
+    client.reject.clear()
+    report = route(events, client)
+
+    assert [r["Id"] for r in client.calls[-1][1]] == [locked]
+    assert report.written == 1
+    assert Assignment.objects.get(lead_id=locked).owner_id == failed.owner_id
+
+
+def test_salesforce_down_marks_the_batch_failed_for_retry(loaded_policy):
+    events = [lead_event(NumberOfEmployees=15, Country="USA") for _ in range(2)]
+
+    with pytest.raises(OwnerWriteFailed):
+        route(events, FakeClient(down=True))
+
+    assert set(Assignment.objects.values_list("status", flat=True)) == {"failed"}
+    assert "ConnectionError" in Assignment.objects.first().last_error
+
+
+def test_writes_are_batched_by_200(loaded_policy):
+    events = [lead_event(NumberOfEmployees=15, Country="Canada") for _ in range(450)]
+    client = FakeClient()
+
+    route(events, client)
+
+    assert [len(records) for _, records in client.calls] == [200, 200, 50]
+
+
+def test_round_robin_continues_across_batches(loaded_policy):
+    client = FakeClient()
+    for _ in range(6):
+        route([lead_event(NumberOfEmployees=15, Country="USA")], client)
+
+    owners = list(client.written.values())
+
+    assert owners[:3] == owners[3:] and len(set(owners)) == 3
+
+
+def test_route_leads_task_reads_the_inbox(loaded_policy, monkeypatch):
+    Rep.objects.update(
+        work_start=dt.time(0), work_end=dt.time(23, 59, 59), work_days=list(range(7))
+    )
+    client = FakeClient()
+    monkeypatch.setattr("salesforce.client.get_client", lambda workload: client)
+    events = [lead_event(NumberOfEmployees=15, Country="USA") for _ in range(2)]
+
+    tasks.route_leads([e.id for e in events])
+    tasks.route_leads([e.id for e in events])
+
+    assert len(client.calls) == 1 and len(client.written) == 2
+
+
+@pytest.fixture
+def labels(monkeypatch):
+    recorded = []
+    monkeypatch.setattr("flywheel.services.label_record", lambda **kwargs: recorded.append(kwargs))
+    return recorded
+
+
+def test_human_reassignment_becomes_an_implicit_label(loaded_policy, labels):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    route([created], FakeClient())
+    routed = Assignment.objects.get()
+    change = lead_event("UPDATE", lead_id=created.record_id, OwnerId=REP_EMEA, commit_user=REP_NA)
+
+    owner_changes_record(events=[change])
+    owner_changes_record(events=[change])
+
+    row = Assignment.objects.get()
+    assert row.status == AssignmentStatus.OVERRIDDEN
+    assert (row.current_owner_id, row.overridden_by) == (REP_EMEA, REP_NA)
+    assert f"from {routed.owner_id} to {REP_EMEA}" in row.notes
+    assert len(labels) == 1
+    assert labels[0]["decision_id"] == routed.decision_id
+    assert labels[0]["verdict"] == "incorrect" and labels[0]["source"] == "implicit"
+    assert labels[0]["corrected_output"]["owner_id"] == REP_EMEA
+    counts = open_lead_counts(since=WORKDAY - dt.timedelta(days=1))
+    assert counts.get(REP_EMEA) == 1 and routed.owner_id not in counts
+
+
+def test_owner_change_by_the_integration_user_is_not_a_label(loaded_policy, labels):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    route([created], FakeClient())
+
+    owner_changes_record(events=[lead_event("UPDATE", lead_id=created.record_id, OwnerId=REP_EMEA)])
+
+    assert labels == [] and Assignment.objects.get().status == AssignmentStatus.WRITTEN
+
+
+def test_human_reassignment_before_the_write_wins(loaded_policy, labels):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    with pytest.raises(OwnerWriteFailed):
+        route([created], FakeClient(down=True))
+    owner_changes_record(
+        events=[
+            lead_event("UPDATE", lead_id=created.record_id, OwnerId=REP_EMEA, commit_user=REP_NA)
+        ]
+    )
+    client = FakeClient()
+
+    route([created], client)
+
+    assert client.calls == []
+    assert Assignment.objects.get().current_owner_id == REP_EMEA
