@@ -38,10 +38,7 @@ class Dashboard:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return all(chart.is_empty for chart in self.charts) and not any(t.rows for t in self.tables)
+    is_empty: bool = False
 
     def table(self, name: str) -> Table | None:
         return next((table for table in self.tables if table.name == name), None)

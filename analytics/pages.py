@@ -8,6 +8,7 @@ from django.conf import settings
 
 from analytics.dashboard import Dashboard
 from analytics.filters import Filters
+from analytics.metrics.routing import routing_dashboard
 from analytics.metrics.ttfr import ttfr_dashboard
 
 
@@ -17,4 +18,5 @@ def _ttfr(filters: Filters) -> Dashboard:
 
 PAGES: dict[str, Callable[[Filters], Dashboard]] = {
     "ttfr": _ttfr,
+    "routing": routing_dashboard,
 }

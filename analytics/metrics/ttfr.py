@@ -7,6 +7,7 @@ import pandas as pd
 
 from analytics.dashboard import Dashboard, Table, bar, histogram, line
 from analytics.filters import Filters
+from analytics.metrics.common import pct, ratio, rounded
 from ttfr.models import LeadFact
 
 COLUMNS = (
@@ -50,15 +51,15 @@ def summary(frame: pd.DataFrame) -> dict:
     return {
         "leads": len(frame),
         "responded": len(responded),
-        "response_rate": _ratio(len(responded), len(frame)),
-        "median_minutes": _round(minutes.median()),
-        "p95_minutes": _round(minutes.quantile(0.95)) if len(minutes) else None,
-        "max_minutes": _round(minutes.max()),
-        "median_business_minutes": _round(responded["business_minutes"].median()),
-        "sla_breach_rate": _ratio(int(frame["sla_breached"].sum()), len(frame)),
-        "sla_breach_rate_raw": _ratio(int(frame["sla_breached_raw"].sum()), len(frame)),
-        "median_system_delay_minutes": _round(frame["assignment_delay_minutes"].median()),
-        "median_human_delay_minutes": _round(frame["human_delay_minutes"].median()),
+        "response_rate": ratio(len(responded), len(frame)),
+        "median_minutes": rounded(minutes.median()),
+        "p95_minutes": rounded(minutes.quantile(0.95)) if len(minutes) else None,
+        "max_minutes": rounded(minutes.max()),
+        "median_business_minutes": rounded(responded["business_minutes"].median()),
+        "sla_breach_rate": ratio(int(frame["sla_breached"].sum()), len(frame)),
+        "sla_breach_rate_raw": ratio(int(frame["sla_breached_raw"].sum()), len(frame)),
+        "median_system_delay_minutes": rounded(frame["assignment_delay_minutes"].median()),
+        "median_human_delay_minutes": rounded(frame["human_delay_minutes"].median()),
     }
 
 
@@ -72,9 +73,9 @@ def by_dimension(frame: pd.DataFrame, dimension: str) -> list[list[object]]:
                 value,
                 len(group),
                 len(minutes),
-                _round(minutes.median()),
-                _round(minutes.quantile(0.95)) if len(minutes) else None,
-                _ratio(int(group["sla_breached"].sum()), len(group)),
+                rounded(minutes.median()),
+                rounded(minutes.quantile(0.95)) if len(minutes) else None,
+                ratio(int(group["sla_breached"].sum()), len(group)),
             ]
         )
     return sorted(rows, key=lambda row: -row[1])
@@ -88,7 +89,7 @@ def daily_trend(frame: pd.DataFrame) -> tuple[list[str], list, list]:
     median = grouped["ttfr_minutes"].median()
     breach = grouped["sla_breached"].mean()
     labels = list(median.index)
-    return labels, [_round(v) for v in median], [_round(100 * v) for v in breach]
+    return labels, [rounded(v) for v in median], [rounded(100 * v) for v in breach]
 
 
 def decay_curve(frame: pd.DataFrame) -> list[list[object]]:
@@ -100,7 +101,7 @@ def decay_curve(frame: pd.DataFrame) -> list[list[object]]:
     rows = []
     for label in DECAY_LABELS:
         group = responded[buckets == label]
-        rows.append([label, len(group), _ratio(int(group["is_converted"].sum()), len(group))])
+        rows.append([label, len(group), ratio(int(group["is_converted"].sum()), len(group))])
     return rows
 
 
@@ -129,6 +130,7 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
     header = ["value", "leads", "responded", "median min", "P95 min", "SLA breach rate"]
     dashboard = Dashboard(
         title="Time to first response",
+        is_empty=frame.empty,
         kpis=[
             ("Leads", figures["leads"]),
             ("Responded", figures["responded"]),
@@ -137,9 +139,9 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
             ("Max (min)", figures["max_minutes"]),
             (
                 f"SLA {sla_minutes} min breached (business hours)",
-                _percent(figures["sla_breach_rate"]),
+                pct(figures["sla_breach_rate"]),
             ),
-            ("SLA breached (raw)", _percent(figures["sla_breach_rate_raw"])),
+            ("SLA breached (raw)", pct(figures["sla_breach_rate_raw"])),
             ("Median system delay (min)", figures["median_system_delay_minutes"]),
             ("Median human delay (min)", figures["median_human_delay_minutes"]),
         ],
@@ -205,19 +207,3 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
         ],
     )
     return dashboard
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _round(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(number) else round(number, 2)
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"

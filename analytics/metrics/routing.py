@@ -1,0 +1,115 @@
+"""Routing metrics from the assignment ledger and the inbox."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import Count
+
+from analytics.dashboard import Dashboard, Table, bar, line, pie
+from analytics.filters import Filters
+from analytics.metrics.common import pct, percentile, ratio
+from routing.choices import AssignmentStatus
+from routing.models import Assignment, RoutingPolicy
+from salesforce.models import ChangeEvent
+
+ROUTED = (AssignmentStatus.WRITTEN, AssignmentStatus.OVERRIDDEN)
+
+
+def assignments(filters: Filters):
+    queryset = Assignment.objects.filter(
+        created_at__gte=filters.start_at, created_at__lt=filters.end_at
+    )
+    if filters.segment:
+        queryset = queryset.filter(segment=filters.segment)
+    if filters.region:
+        queryset = queryset.filter(region=filters.region)
+    if filters.owner:
+        queryset = queryset.filter(owner_id=filters.owner)
+    return queryset
+
+
+def latency_seconds(queryset) -> list[float]:
+    """Seconds from the Salesforce commit of the lead to the owner write, per routed lead."""
+    rows = list(
+        queryset.filter(written_at__isnull=False, event_id__isnull=False).values_list(
+            "event_id", "written_at"
+        )
+    )
+    commits = dict(
+        ChangeEvent.objects.filter(id__in=[event_id for event_id, _ in rows]).values_list(
+            "id", "commit_timestamp"
+        )
+    )
+    return [
+        max(0.0, (written - commits[event_id]).total_seconds())
+        for event_id, written in rows
+        if event_id in commits
+    ]
+
+
+def grouped(queryset, field: str) -> list[list[object]]:
+    return [
+        [row[field] or "(none)", row["n"]]
+        for row in queryset.values(field).annotate(n=Count("id")).order_by("-n")
+    ]
+
+
+def routing_dashboard(filters: Filters) -> Dashboard:
+    queryset = assignments(filters)
+    total = queryset.count()
+    by_status = dict(queryset.values_list("status").annotate(n=Count("id")))
+    routed = sum(by_status.get(status, 0) for status in ROUTED)
+    overridden = by_status.get(AssignmentStatus.OVERRIDDEN, 0)
+    latencies = latency_seconds(queryset)
+    daily = pd.Series(
+        list(queryset.values_list("created_at", flat=True)), dtype="datetime64[ns, UTC]"
+    )
+    per_day = (
+        daily.dt.strftime("%Y-%m-%d").value_counts().sort_index()
+        if len(daily)
+        else pd.Series(dtype=int)
+    )
+    active = RoutingPolicy.objects.filter(is_active=True).values_list("version", flat=True).first()
+    segments = grouped(queryset, "segment")
+    regions = grouped(queryset, "region")
+    owners = grouped(queryset, "current_owner_id")
+    return Dashboard(
+        title="Routing",
+        is_empty=total == 0,
+        kpis=[
+            ("Leads routed", routed),
+            ("Assignments", total),
+            ("Median event→owner (s)", percentile(latencies, 50)),
+            ("P95 event→owner (s)", percentile(latencies, 95)),
+            ("Human override rate", pct(ratio(overridden, routed))),
+            ("Failed writes (retrying)", by_status.get(AssignmentStatus.FAILED, 0)),
+            ("Policy version in force", active if active is not None else "-"),
+        ],
+        charts=[
+            line(
+                "per_day",
+                "Leads routed per day",
+                list(per_day.index),
+                {"leads": [int(v) for v in per_day]},
+            ),
+            pie("by_segment", "By segment", [r[0] for r in segments], [r[1] for r in segments]),
+            pie("by_region", "By region", [r[0] for r in regions], [r[1] for r in regions]),
+            bar(
+                "by_owner",
+                "Leads per owner",
+                [r[0] for r in owners[:30]],
+                [r[1] for r in owners[:30]],
+            ),
+        ],
+        tables=[
+            Table("by_segment", "By segment", ["segment", "leads"], segments),
+            Table("by_region", "By region", ["region", "leads"], regions),
+            Table("by_owner", "By owner", ["owner", "leads"], owners),
+            Table(
+                "by_status",
+                "By status",
+                ["status", "leads"],
+                [[k, v] for k, v in sorted(by_status.items())],
+            ),
+        ],
+    )
