@@ -1,0 +1,168 @@
+"""sObject Collections and the emailSimple action through simple-salesforce."""
+
+from __future__ import annotations
+
+import pytest
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from sf_emulator.testing import EmulatorProcess
+
+pytestmark = pytest.mark.integration
+INTEGRATION_USER = "0055f000000001cAAA"
+QUEUE = "00G5f0000000001EAA"
+
+
+def lead(number: int, **extra: object) -> dict:
+    return {
+        "attributes": {"type": "Lead"},
+        "LastName": f"L{number}",
+        "Company": f"C{number}",
+        **extra,
+    }
+
+
+def records_of(fresh_org: EmulatorProcess, sobject: str) -> int:
+    return fresh_org.control("GET", "/__emulator__/stats").json()["records"][sobject]
+
+
+def test_create_two_hundred_leads_in_one_call(sf: Salesforce, fresh_org: EmulatorProcess) -> None:
+    results = sf.restful(
+        "composite/sobjects", method="POST", json={"records": [lead(n) for n in range(200)]}
+    )
+
+    assert len(results) == 200 and all(r["success"] and r["errors"] == [] for r in results)
+    assert len({r["id"] for r in results}) == 200
+    assert records_of(fresh_org, "Lead") == 200
+
+
+def test_partial_success_reports_each_record(sf: Salesforce, fresh_org: EmulatorProcess) -> None:
+    body = {
+        "allOrNone": False,
+        "records": [lead(1), {"attributes": {"type": "Lead"}, "LastName": "X"}],
+    }
+
+    ok, failed = sf.restful("composite/sobjects", method="POST", json=body)
+
+    assert ok["success"] is True
+    assert failed == {
+        "success": False,
+        "errors": [
+            {
+                "statusCode": "REQUIRED_FIELD_MISSING",
+                "message": "Required fields are missing: [Company]",
+                "fields": ["Company"],
+            }
+        ],
+    }
+    assert records_of(fresh_org, "Lead") == 1
+
+
+def test_all_or_none_rolls_back_every_record(sf: Salesforce, fresh_org: EmulatorProcess) -> None:
+    body = {"allOrNone": True, "records": [lead(1), lead(2, OwnerId="bad")]}
+
+    first, second = sf.restful("composite/sobjects", method="POST", json=body)
+
+    assert first["success"] is False
+    assert first["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert second["errors"][0]["statusCode"] == "MALFORMED_ID"
+    assert records_of(fresh_org, "Lead") == 0
+
+
+def test_update_and_delete_collections(sf: Salesforce, fresh_org: EmulatorProcess) -> None:
+    ids = [
+        r["id"]
+        for r in sf.restful(
+            "composite/sobjects", method="POST", json={"records": [lead(1), lead(2)]}
+        )
+    ]
+    updates = [{"attributes": {"type": "Lead"}, "Id": i, "OwnerId": QUEUE} for i in ids]
+    updates.append({"attributes": {"type": "Lead"}, "OwnerId": QUEUE})
+
+    updated = sf.restful("composite/sobjects", method="PATCH", json={"records": updates})
+    deleted = sf.restful(
+        "composite/sobjects", method="DELETE", params={"ids": ",".join([*ids, "bogus"])}
+    )
+
+    assert [r["success"] for r in updated] == [True, True, False]
+    assert [r["id"] for r in updated[:2]] == ids
+    assert updated[2]["errors"][0]["statusCode"] == "MISSING_ARGUMENT"
+    stored = fresh_org.control("GET", f"/__emulator__/records/Lead/{ids[0]}").json()
+    assert stored["OwnerId"] == QUEUE and stored["IsDeleted"] is True
+    assert [r["success"] for r in deleted] == [True, True, False]
+    assert deleted[2] == {
+        "id": "bogus",
+        "success": False,
+        "errors": [{"statusCode": "MALFORMED_ID", "message": "malformed id bogus", "fields": []}],
+    }
+    assert records_of(fresh_org, "Lead") == 0
+
+
+def test_more_than_two_hundred_records_is_refused(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.restful(
+            "composite/sobjects", method="POST", json={"records": [lead(n) for n in range(201)]}
+        )
+
+    assert caught.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+def test_records_without_a_type_fail_alone(sf: Salesforce) -> None:
+    results = sf.restful(
+        "composite/sobjects", method="POST", json={"records": [{"LastName": "X"}, lead(1)]}
+    )
+
+    assert results[0]["errors"][0]["statusCode"] == "INVALID_TYPE"
+    assert results[1]["success"] is True
+
+
+def test_email_simple_stores_a_sent_email_linked_to_the_lead(
+    sf: Salesforce, fresh_org: EmulatorProcess
+) -> None:
+    lead_id = sf.Lead.create(
+        {"LastName": "Byron", "Company": "Engines", "Email": "ada@engines.test"}
+    )["id"]
+    inputs = [
+        {
+            "emailAddresses": "ada@engines.test",
+            "emailSubject": "Thanks for reaching out",
+            "emailBody": "Hello Ada",
+            "senderType": "CurrentUser",
+            "relatedRecordId": lead_id,
+            "logEmailOnSend": True,
+        },
+        {"emailAddresses": "x@y.test", "emailBody": "no subject"},
+    ]
+
+    results = sf.restful("actions/standard/emailSimple", method="POST", json={"inputs": inputs})
+
+    assert results[0] == {
+        "actionName": "emailSimple",
+        "errors": None,
+        "isSuccess": True,
+        "outputValues": None,
+    }
+    assert results[1]["isSuccess"] is False
+    assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    counts = fresh_org.control("GET", "/__emulator__/stats").json()["records"]
+    assert (counts["EmailMessage"], counts["EmailMessageRelation"], counts["Task"]) == (1, 2, 1)
+
+
+def test_email_simple_with_every_input_invalid_is_a_bad_request(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.restful(
+            "actions/standard/emailSimple",
+            method="POST",
+            json={
+                "inputs": [
+                    {
+                        "emailAddresses": "a@b.test",
+                        "emailSubject": "s",
+                        "emailBody": "b",
+                        "relatedRecordId": "bad",
+                    }
+                ]
+            },
+        )
+
+    assert caught.value.content[0]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
