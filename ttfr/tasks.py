@@ -1,0 +1,31 @@
+"""django-q2 entry points for TTFR: thin, idempotent, batched."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from salesforce.models import ChangeEvent
+from ttfr.services import detect
+
+logger = logging.getLogger(__name__)
+
+
+def _client() -> detect.SalesforceClient:
+    from salesforce.client import get_client
+
+    return get_client(workload="ttfr")
+
+
+def process_activity(event_ids: list[int]) -> None:
+    """Task / EmailMessage / Lead events → first responses recomputed and written back."""
+    events = list(ChangeEvent.objects.filter(id__in=event_ids).order_by("id"))
+    result = detect.activity_process(client=_client(), events=events, now=dt.datetime.now(dt.UTC))
+    logger.info(
+        "ttfr: %d events, %d leads, %d updated, %d unchanged, %d failed",
+        len(events),
+        result.leads,
+        result.updated,
+        result.unchanged,
+        result.failed,
+    )
