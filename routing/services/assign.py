@@ -22,7 +22,7 @@ from routing.engine.route import (
     route_classified,
     route_from_answer,
 )
-from routing.models import Assignment, PoolCursor, Rep
+from routing.models import Assignment, PoolCursor
 from routing.prompt import lead_context, system_prompt, user_message
 from routing.selectors import (
     assignments_by_lead,
@@ -77,71 +77,39 @@ def leads_route(*, events: Sequence, client: object, now: dt.datetime | None = N
     leads = leads_from_events(events)
     if not leads:
         return report
-    to_decide, to_write = _claim(leads=leads, report=report)
-    if to_decide:
-        policy_row = policy_active_get()
-        policy = compiled_for_version(policy_row.version)
-        to_write += _decide(policy=policy, items=to_decide, now=now, report=report)
+    existing = assignments_by_lead(lead_ids=[lead.lead_id for lead in leads])
+    to_write = [row for row in existing.values() if _needs_write(row)]
+    report.already_routed = len(existing) - len(to_write)
+    new = [lead for lead in leads if lead.lead_id not in existing]
+    if new:
+        policy = compiled_for_version(policy_active_get().version)
+        to_write += _route_new(policy=policy, leads=new, now=now, report=report)
     failed = owners_write(assignments=to_write, client=client, now=now)
-    report.written = sum(1 for a in to_write if a.status == AssignmentStatus.WRITTEN)
+    report.written = len(to_write) - len(failed)
     report.failed = [a.lead_id for a in failed]
     if any(a.attempts < conf.max_write_attempts() for a in failed):
         raise OwnerWriteFailed(f"{len(failed)} owner write(s) failed; the task will retry them.")
     return report
 
 
-@transaction.atomic
-def _claim(
-    *, leads: list[LeadIn], report: RouteReport
-) -> tuple[list[tuple[LeadIn, Assignment]], list[Assignment]]:
-    """Insert one ledger row per new lead inside the transaction that checks for it, so two
-    deliveries of the same lead can never both route it."""
-    existing = assignments_by_lead(lead_ids=[lead.lead_id for lead in leads])
-    rep_ids = set(Rep.objects.values_list("user_id", flat=True))
-    integration = conf.integration_user_id()
-    new_rows, to_decide, to_write = [], [], []
-    for lead in leads:
-        row = existing.get(lead.lead_id)
-        if row is None:
-            row = _new_row(lead, rep_ids=rep_ids, integration=integration)
-            new_rows.append(row)
-            if row.status == AssignmentStatus.RESPECTED:
-                report.respected += 1
-                continue
-            to_decide.append((lead, row))
-        elif row.status == AssignmentStatus.PENDING and not row.owner_id:
-            to_decide.append((lead, row))
-        elif row.status == AssignmentStatus.PENDING or (
-            row.status == AssignmentStatus.FAILED and row.attempts < conf.max_write_attempts()
-        ):
-            to_write.append(row)
-        else:
-            report.already_routed += 1
-    Assignment.objects.bulk_create(new_rows)
-    return to_decide, to_write
+def _needs_write(row: Assignment) -> bool:
+    if row.status == AssignmentStatus.PENDING:
+        return True
+    return row.status == AssignmentStatus.FAILED and row.attempts < conf.max_write_attempts()
 
 
-def _new_row(lead: LeadIn, *, rep_ids: set[str], integration: str) -> Assignment:
-    owner = str(lead.fields.get("OwnerId") or "")
-    if owner in rep_ids and owner != integration:
-        return Assignment(
-            lead_id=lead.lead_id,
-            event_id=lead.event_id,
-            status=AssignmentStatus.RESPECTED,
-            owner_id=owner,
-            current_owner_id=owner,
-            notes=f"Owned by rep {owner} at creation; not routed.",
-        )
-    return Assignment(lead_id=lead.lead_id, event_id=lead.event_id, status=AssignmentStatus.PENDING)
+@dataclass(slots=True)
+class _Planned:
+    row: Assignment
+    routed: Routed | None = None
+    case: Case | None = None
 
 
-def _decide(
-    *,
-    policy: CompiledPolicy,
-    items: list[tuple[LeadIn, Assignment]],
-    now: dt.datetime,
-    report: RouteReport,
+def _route_new(
+    *, policy: CompiledPolicy, leads: list[LeadIn], now: dt.datetime, report: RouteReport
 ) -> list[Assignment]:
+    """Decide in memory (the LLM, when needed, outside any transaction), then record decisions
+    and ledger rows in one transaction that re-checks the ledger first."""
     since = now - dt.timedelta(days=conf.capacity_window_days())
     distributor = Distributor(
         policy=policy,
@@ -150,39 +118,65 @@ def _decide(
         cursors=cursor_map(),
         now=now,
     )
+    rep_ids = set(distributor.reps)
+    integration = conf.integration_user_id()
     system = system_prompt(policy)
-    clear: list[tuple[Assignment, Routed, Case]] = []
-    decided: list[Assignment] = []
-    for lead, row in items:
+    planned: list[_Planned] = []
+    for lead in leads:
+        row = Assignment(lead_id=lead.lead_id, event_id=lead.event_id)
+        owner = str(lead.fields.get("OwnerId") or "")
+        if owner in rep_ids and owner != integration:
+            row.status = AssignmentStatus.RESPECTED
+            row.owner_id = row.current_owner_id = owner
+            row.notes = f"Owned by rep {owner} at creation; not routed."
+            planned.append(_Planned(row))
+            continue
         cls = classify(policy, lead.fields)
         context = lead_context(lead.fields, cls)
         messages = [{"role": "system", "content": system}, user_message(context)]
         if not cls.ambiguous:
             routed = route_classified(cls, distributor)
-            clear.append((row, routed, _case(lead, context, messages, routed)))
+            planned.append(_Planned(row, routed, _case(lead, context, messages, routed)))
             continue
         fallback = route_ambiguous_fallback(cls, distributor)
         result = decision_validate(
             case=_case(lead, context, messages, fallback), policy_version=policy.version
         )
+        routed = fallback
         if result.decided_by in LLM_DECIDERS:
             routed = route_from_answer(
                 cls, result.output, distributor, decided_by=result.decided_by
             )
-        else:
-            routed = fallback
-        _apply(row, routed, result.decision_id, policy.version, now)
+        _apply(row, routed, result.decision_id, policy.version)
         report.by_decider[result.decided_by] = report.by_decider.get(result.decided_by, 0) + 1
-        decided.append(row)
-    results = decisions_record(cases=[case for _, _, case in clear], policy_version=policy.version)
-    for (row, routed, _), result in zip(clear, results, strict=True):
-        _apply(row, routed, result.decision_id, policy.version, now)
-        decided.append(row)
+        planned.append(_Planned(row))
+    return _commit(planned=planned, distributor=distributor, report=report)
+
+
+@transaction.atomic
+def _commit(
+    *, planned: list[_Planned], distributor: Distributor, report: RouteReport
+) -> list[Assignment]:
+    taken = set(
+        Assignment.objects.filter(lead_id__in=[p.row.lead_id for p in planned]).values_list(
+            "lead_id", flat=True
+        )
+    )
+    planned = [p for p in planned if p.row.lead_id not in taken]
+    report.already_routed += len(taken)
+    clear = [p for p in planned if p.case is not None]
+    version = distributor.policy.version
+    results = decisions_record(cases=[p.case for p in clear], policy_version=version)
+    for item, result in zip(clear, results, strict=True):
+        _apply(item.row, item.routed, result.decision_id, version)
     if clear:
         report.by_decider["rules"] = report.by_decider.get("rules", 0) + len(clear)
-    report.decided += len(decided)
-    _save_decided(decided, distributor)
-    return decided
+    rows = [p.row for p in planned]
+    Assignment.objects.bulk_create(rows, batch_size=500)
+    cursors_save(positions={name: distributor.cursors[name] for name in distributor.touched})
+    report.respected += sum(1 for r in rows if r.status == AssignmentStatus.RESPECTED)
+    report.decided += sum(1 for r in rows if r.status == AssignmentStatus.PENDING)
+    return [r for r in rows if r.status == AssignmentStatus.PENDING]
 
 
 def _case(lead: LeadIn, context: dict, messages: list[dict], routed: Routed) -> Case:
@@ -196,10 +190,9 @@ def _case(lead: LeadIn, context: dict, messages: list[dict], routed: Routed) -> 
     )
 
 
-def _apply(
-    row: Assignment, routed: Routed, decision_id: int | None, version: int | None, now: dt.datetime
-) -> None:
+def _apply(row: Assignment, routed: Routed, decision_id: int | None, version: int | None) -> None:
     cls = routed.classification
+    row.status = AssignmentStatus.PENDING
     row.decision_id = decision_id
     row.policy_version = version
     row.segment = cls.segment
@@ -209,26 +202,6 @@ def _apply(
     row.owner_id = routed.owner_id
     row.current_owner_id = routed.owner_id
     row.notes = routed.explanation()[:2000]
-
-
-@transaction.atomic
-def _save_decided(rows: list[Assignment], distributor: Distributor) -> None:
-    Assignment.objects.bulk_update(
-        rows,
-        [
-            "decision_id",
-            "policy_version",
-            "segment",
-            "region",
-            "pool",
-            "priority",
-            "owner_id",
-            "current_owner_id",
-            "notes",
-        ],
-        batch_size=500,
-    )
-    cursors_save(positions={name: distributor.cursors[name] for name in distributor.touched})
 
 
 def cursors_save(*, positions: dict[str, int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -58,9 +59,16 @@ def _errors(result: object) -> str:
 
 @transaction.atomic
 def _save(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
-    Assignment.objects.bulk_update(
-        rows, ["status", "attempts", "last_error", "written_at"], batch_size=500
-    )
+    """One UPDATE for the written rows and one per distinct error (not one per row)."""
+    by_outcome: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+    for row in rows:
+        by_outcome[(row.status, row.last_error, row.attempts)].append(row.lead_id)
+    for (status, error, attempts), lead_ids in by_outcome.items():
+        written_at = now if status == AssignmentStatus.WRITTEN else None
+        for start in range(0, len(lead_ids), 500):
+            Assignment.objects.filter(lead_id__in=lead_ids[start : start + 500]).update(
+                status=status, last_error=error, attempts=attempts, written_at=written_at
+            )
     _effects_record(rows, now=now)
 
 

@@ -1,0 +1,148 @@
+"""Routing throughput with the LLM off: lead CREATE events → routing.tasks.route_leads → one
+owner write per 200 leads, against a throwaway SQLite database and an in-process Salesforce
+double (no network), so the figure is the app's own cost per lead.
+
+    .venv/bin/python bench/routing_engine.py [--leads 5000] [--batch 500] [--ambiguous 0.03]
+
+Prints leads/s end to end (inbox read, rules, Decision rows, ledger, owner writes), batch
+latency p50/p95, Salesforce calls per lead and who decided. Target: ≥ 1,000 leads/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTRIES = [
+    "USA",
+    "U.S.",
+    "Germany",
+    "Deutschland",
+    "UK",
+    "France",
+    "Japan",
+    "Brasil",
+    "Mexico",
+    "India",
+    "Australia",
+    "UAE",
+    "South Africa",
+    "Canada",
+    "Korea, Republic of",
+]
+INDUSTRIES = ["Retail", "Technology", "Banking", "Manufacturing", "Healthcare", "Education"]
+
+
+@dataclass
+class _Result:
+    id: str
+    success: bool
+    errors: list
+
+
+class _CountingClient:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def update_records(self, sobject: str, records: list[dict]) -> list[_Result]:
+        self.calls += 1
+        return [_Result(r["Id"], True, []) for r in records]
+
+
+def _setup(database: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flywheel_site.settings")
+    os.environ.setdefault("DEBUG", "true")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("load_config", routing=ROOT / "config" / "routing_policy.json", verbosity=0)
+
+
+def _events(count: int, ambiguous: float) -> list[int]:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from salesforce.models import ChangeEvent
+
+    rng = random.Random(7)
+    now = timezone.now()
+    rows = []
+    for n in range(count):
+        employees = int(rng.paretovariate(1.1) * 20)
+        fields = {
+            "LastName": f"Lead {n}",
+            "Company": f"Company {n}",
+            "NumberOfEmployees": "about 50" if rng.random() < ambiguous else employees,
+            "Country": rng.choice(COUNTRIES),
+            "Industry": rng.choice(INDUSTRIES),
+            "LeadSource": "Web",
+            "OwnerId": "0055f000000001cAAA",
+        }
+        rows.append(
+            ChangeEvent(
+                entity="Lead",
+                change_type="CREATE",
+                record_id=f"00Q5f{n:010d}AAA",
+                fields=fields,
+                commit_timestamp=now - dt.timedelta(seconds=1),
+                commit_user="0055f000000001cAAA",
+            )
+        )
+    return [e.id for e in ChangeEvent.objects.bulk_create(rows, batch_size=1000)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--ambiguous", type=float, default=0.03)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        _setup(Path(tmp) / "bench.sqlite3")
+        import datetime as dt
+
+        import salesforce.client
+        from routing import tasks
+        from routing.models import Assignment, Rep
+
+        Rep.objects.update(
+            work_start=dt.time(0), work_end=dt.time(23, 59, 59), work_days=list(range(7))
+        )
+        client = _CountingClient()
+        salesforce.client.get_client = lambda workload: client
+        ids = _events(args.leads, args.ambiguous)
+        batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]
+        timings = []
+        started = time.perf_counter()
+        for batch in batches:
+            t0 = time.perf_counter()
+            tasks.route_leads(batch)
+            timings.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - started
+        routed = Assignment.objects.filter(status="written").count()
+        p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
+        print(f"leads routed:          {routed} of {args.leads} ({args.ambiguous:.0%} ambiguous)")
+        print(f"throughput:            {routed / elapsed:,.0f} leads/s (target ≥ 1,000)")
+        print(
+            f"batch of {args.batch} latency:  p50 {statistics.median(timings) * 1000:.0f} ms, "
+            f"p95 {p95 * 1000:.0f} ms"
+        )
+        print(f"Salesforce calls/lead: {client.calls / max(routed, 1):.4f} ({client.calls} calls)")
+
+
+if __name__ == "__main__":
+    main()
