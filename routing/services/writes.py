@@ -28,11 +28,12 @@ def owners_write(
         chunk = pending[start : start + size]
         records = [{"Id": a.lead_id, "OwnerId": a.owner_id} for a in chunk]
         try:
-            results = client.update_records("Lead", records)
-            errors = [_errors(result) for result in results]
-        except Exception as error:
+            errors = [_errors(result) for result in client.update_records("Lead", records)]
+        except Exception as error:  # any failure leaves the leads FAILED for the task's retry
             logger.warning("owner write of %s leads failed: %s", len(chunk), error)
-            errors = [f"{type(error).__name__}: {error}"] * len(chunk)
+            # A batch interrupted part-way reports the records it did send (BatchInterrupted).
+            errors = [_errors(result) for result in getattr(error, "completed", [])]
+            errors += [f"{type(error).__name__}: {error}"] * (len(chunk) - len(errors))
         for row, error in zip(chunk, errors, strict=True):
             row.attempts += 1
             if error:

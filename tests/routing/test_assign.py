@@ -243,3 +243,22 @@ def test_human_reassignment_before_the_write_wins(loaded_policy, labels):
 
     assert client.calls == []
     assert Assignment.objects.get().current_owner_id == REP_EMEA
+
+
+def test_batch_interrupted_part_way_keeps_the_leads_that_were_written(loaded_policy):
+    from salesforce.client import BatchInterrupted, RecordResult
+
+    events = [lead_event(NumberOfEmployees=15, Country="USA") for _ in range(3)]
+
+    class Interrupting(FakeClient):
+        def update_records(self, sobject, records):
+            self.calls.append((sobject, records))
+            done = [RecordResult(records[0]["Id"], True, [])]
+            raise BatchInterrupted("connection lost", completed=done)
+
+    with pytest.raises(OwnerWriteFailed):
+        route(events, Interrupting())
+
+    statuses = dict(Assignment.objects.values_list("lead_id", "status"))
+    assert statuses[events[0].record_id] == AssignmentStatus.WRITTEN
+    assert [statuses[e.record_id] for e in events[1:]] == [AssignmentStatus.FAILED] * 2
