@@ -78,15 +78,25 @@ def _effects_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
 
     final = conf.max_write_attempts()
     for row in rows:
-        if row.decision_id is None:
-            continue
         if row.status == AssignmentStatus.WRITTEN:
             effect = {"owner_written": row.owner_id, "written_at": now.isoformat()}
         elif row.attempts >= final:
             effect = {"owner_write_failed": row.last_error[:500], "attempts": row.attempts}
-            logger.error(
-                "lead %s: owner write gave up after %s attempts", row.lead_id, row.attempts
-            )
+            _give_up(row)
         else:
             continue
-        decision_effect_record(decision_id=row.decision_id, effect=effect)
+        if row.decision_id is not None:
+            decision_effect_record(decision_id=row.decision_id, effect=effect)
+
+
+def _give_up(row: Assignment) -> None:
+    """Out of retries: the lead stays FAILED in the ledger and lands in the dead letters."""
+    from salesforce.models import DeadLetter
+
+    logger.error("lead %s: owner write gave up after %s attempts", row.lead_id, row.attempts)
+    DeadLetter.objects.create(
+        source="routing",
+        reason=f"Owner {row.owner_id} not written to lead {row.lead_id} after "
+        f"{row.attempts} attempts: {row.last_error[:500]}",
+        payload={"lead_id": row.lead_id, "owner_id": row.owner_id, "decision_id": row.decision_id},
+    )

@@ -262,3 +262,21 @@ def test_batch_interrupted_part_way_keeps_the_leads_that_were_written(loaded_pol
     statuses = dict(Assignment.objects.values_list("lead_id", "status"))
     assert statuses[events[0].record_id] == AssignmentStatus.WRITTEN
     assert [statuses[e.record_id] for e in events[1:]] == [AssignmentStatus.FAILED] * 2
+
+
+def test_after_the_last_attempt_the_lead_is_a_dead_letter_not_a_retry(loaded_policy, settings):
+    from salesforce.models import DeadLetter
+
+    settings.ROUTING_MAX_WRITE_ATTEMPTS = 2
+    event = lead_event(NumberOfEmployees=15, Country="USA")
+    client = FakeClient(reject={event.record_id: "record locked"})
+    with pytest.raises(OwnerWriteFailed):
+        route([event], client)
+
+    report = route([event], client)
+    route([event], client)
+
+    assert report.failed == [event.record_id]
+    assert len(client.calls) == 2
+    letter = DeadLetter.objects.get(source="routing")
+    assert event.record_id in letter.reason and "after 2 attempts" in letter.reason

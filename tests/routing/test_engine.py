@@ -12,7 +12,7 @@ from routing.engine.classify import classify
 from routing.engine.distribute import RepHours
 from routing.engine.employees import parse_employees
 from routing.engine.policy import compile_snapshot, smooth_weighted_sequence
-from routing.engine.route import route_classified
+from routing.engine.route import route_classified, route_from_answer
 from tests.routing.conftest import WORKDAY, always_available, make_distributor
 
 TRIAGE = "00G5f0000000007EAA"
@@ -258,3 +258,28 @@ def test_compiled_policy_matches_its_snapshot(loaded_policy):
     assert compiled.version == loaded_policy.version
     assert len(compiled.pools_by_cell) == 15
     assert compiled.lookup["deutschland"] == "DE"
+
+
+def test_llm_answer_settles_an_ambiguous_lead_into_a_pool(policy):
+    cls = classify(policy, {"NumberOfEmployees": "about 500", "Country": "Brasil"})
+    answer = {"segment": "MM", "region": "LATAM", "reason": "mid-sized firm in Brazil"}
+
+    routed = route_from_answer(cls, answer, make_distributor(policy), decided_by="llm")
+
+    assert routed.choice.pool == "MM LATAM"
+    assert (routed.output()["segment"], routed.output()["region"]) == ("MM", "LATAM")
+    assert "llm says MM x LATAM: mid-sized firm in Brazil" in routed.explanation()
+
+
+def test_llm_answer_unknown_goes_to_the_fallback_and_says_so(policy):
+    cls = classify(policy, {"Country": "Atlantis"})
+
+    routed = route_from_answer(
+        cls,
+        {"segment": "UNKNOWN", "region": "UNKNOWN", "reason": "?"},
+        make_distributor(policy),
+        decided_by="llm",
+    )
+
+    assert routed.owner_id == TRIAGE
+    assert "llm could not tell → fallback queue Lead Triage" in routed.explanation()
