@@ -80,25 +80,42 @@ def ttfr_backfill(
     outcomes.sort(key=lambda o: (o.created, o.lead_id))
     on_total(len(outcomes))
     report = BackfillReport(resumed=resumed)
-    for index in range(0, len(outcomes), CHUNK):
-        chunk = outcomes[index : index + CHUNK]
-        report.scanned += len(chunk)
-        report.unchanged += sum(1 for o in chunk if not o.changed)
+    for segment in _segments(outcomes):
+        report.scanned += len(segment)
+        report.unchanged += sum(1 for o in segment if not o.changed)
         if dry_run:
-            report.updated += sum(1 for o in chunk if o.changed and not o.is_converted)
+            report.updated += sum(1 for o in segment if _writable(o))
         else:
-            written, failed = outcomes_write(client=client, outcomes=chunk)
+            written, failed = outcomes_write(client=client, outcomes=segment)
             report.updated += written
             report.failed += failed
-            facts.lead_facts_outcomes_record(outcomes=chunk, now=timezone.now())
-            _advance(checkpoint, chunk=chunk, written=written, calls=api_calls() - start_calls)
-        progress(len(chunk))
+            facts.lead_facts_outcomes_record(outcomes=segment, now=timezone.now())
+            _advance(checkpoint, chunk=segment, written=written, calls=api_calls() - start_calls)
+        progress(len(segment))
     report.api_calls = api_calls() - start_calls
     if checkpoint is not None:
         checkpoint.finished_at = timezone.now()
         checkpoint.api_calls = report.api_calls
         checkpoint.save(update_fields=["finished_at", "api_calls"])
     return report
+
+
+def _writable(outcome: rules.LeadOutcome) -> bool:
+    return outcome.changed and not outcome.is_converted
+
+
+def _segments(outcomes: list[rules.LeadOutcome]) -> list[list[rules.LeadOutcome]]:
+    """Consecutive runs of outcomes holding exactly CHUNK leads to write (the last run: fewer),
+    so every Collections call but the last is full."""
+    segments: list[list[rules.LeadOutcome]] = [[]]
+    pending = 0
+    for outcome in outcomes:
+        segments[-1].append(outcome)
+        pending += _writable(outcome)
+        if pending == CHUNK:
+            segments.append([])
+            pending = 0
+    return [segment for segment in segments if segment]
 
 
 def _advance(

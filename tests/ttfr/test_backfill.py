@@ -1,0 +1,116 @@
+"""backfill_ttfr: paged reads, few writes, dry run, resume, and the printed figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+
+from tests.ttfr.fakes import T0, FakeClient, email, lead, relation, task
+from ttfr import rules
+from ttfr.management.commands import backfill_ttfr
+from ttfr.models import BackfillCheckpoint, LeadFact
+from ttfr.services.backfill import ttfr_backfill
+
+pytestmark = pytest.mark.django_db
+SINCE = (T0 - dt.timedelta(days=1)).date()
+
+
+def history(n: int) -> FakeClient:
+    """n leads an hour apart; two in three answered (call or email), one in three with a to-do."""
+    client = FakeClient()
+    for i in range(n):
+        lead_id = f"00Q5f{i:010d}AAA"
+        created = T0 + dt.timedelta(hours=i)
+        client.add("Lead", lead(lead_id, created=created))
+        if i % 3 == 0:
+            client.add("Task", task(lead_id, at=created + dt.timedelta(minutes=9)))
+        elif i % 3 == 1:
+            message = email(at=created + dt.timedelta(minutes=4))
+            client.add("EmailMessage", message)
+            client.add("EmailMessageRelation", relation(message, lead_id))
+        else:
+            client.add(
+                "Task", task(lead_id, at=created + dt.timedelta(minutes=1), status="Not Started")
+            )
+    return client
+
+
+def backfill(client: FakeClient, *, dry_run: bool = False):
+    return ttfr_backfill(
+        client=client, since=SINCE, dry_run=dry_run, api_calls=lambda: client.calls
+    )
+
+
+def test_backfill_writes_changed_leads_in_collections_and_a_second_run_writes_nothing():
+    client = history(900)
+    first = backfill(client)
+    assert (first.scanned, first.updated, first.unchanged) == (900, 600, 300)
+    assert [len(batch) for batch in client.updates] == [200, 200, 200]
+    assert first.api_calls == 4 + 3  # leads, tasks, relations, activity emails + 3 updates
+    second = backfill(client)
+    assert (second.updated, second.unchanged, second.api_calls) == (0, 900, 4)
+    assert LeadFact.objects.filter(first_response_at__isnull=False).count() == 600
+
+
+def test_backfilled_values_follow_the_rules():
+    client = history(3)
+    backfill(client)
+    minutes = [client.get("Lead", f"00Q5f{i:010d}AAA")[rules.FIELD_MINUTES] for i in range(3)]
+    assert minutes == [9.0, 4.0, None]
+
+
+def test_dry_run_writes_nothing_anywhere():
+    client = history(30)
+    report = backfill(client, dry_run=True)
+    assert (report.scanned, report.updated) == (30, 20)
+    assert client.updates == []
+    assert not LeadFact.objects.exists()
+    assert not BackfillCheckpoint.objects.exists()
+
+
+def test_interrupted_backfill_resumes_after_the_last_written_chunk():
+    client = history(500)
+    real_update, writes = client.update_records, []
+
+    def failing_update(sobject, records):
+        if len(writes) == 1:
+            raise ConnectionError("network down")
+        writes.append(len(records))
+        return real_update(sobject, records)
+
+    client.update_records = failing_update
+    with pytest.raises(ConnectionError):
+        backfill(client)
+    checkpoint = BackfillCheckpoint.objects.get(since=SINCE)
+    assert checkpoint.leads_scanned == 299  # the 200th lead to write is the 299th
+    # when it runs again it picks up where it stopped
+    client.update_records = real_update
+    resumed = backfill(client)
+    assert resumed.resumed
+    assert resumed.scanned == 201
+    assert (
+        sum(1 for i in range(500) if client.get("Lead", f"00Q5f{i:010d}AAA")[rules.FIELD_AT]) == 334
+    )
+
+
+def test_command_prints_the_figures(monkeypatch):
+    client = history(60)
+    monkeypatch.setattr(backfill_ttfr, "get_client", lambda workload: client)
+    monkeypatch.setattr(backfill_ttfr, "_api_calls", lambda: client.calls)
+    out = io.StringIO()
+    call_command("backfill_ttfr", "--since", SINCE.isoformat(), stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert "leads scanned: 60" in text
+    assert "leads updated: 40" in text
+    assert "leads unchanged: 20" in text
+    assert "API calls per lead: 0.0833" in text  # 4 reads + 1 write for 60 leads
+
+
+def test_command_rejects_a_bad_date():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("backfill_ttfr", "--since", "yesterday")
