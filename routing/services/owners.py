@@ -81,3 +81,32 @@ def corrected_output(*, row: Assignment, owner_id: str) -> dict:
         "pool": row.pool or None,
         "priority": row.priority,
     }
+
+
+class CorrectionNotWritten(RuntimeError):
+    """Salesforce refused the corrected owner; the message says why."""
+
+
+def owner_correction_push(*, decision_id: int, corrected_output: dict, client: object) -> bool:
+    """A reviewer corrected a routing decision's owner: write it to the lead (True when written;
+    False when there is nothing to do)."""
+    from flywheel.services import decision_effect_record
+
+    row = Assignment.objects.filter(decision_id=decision_id).first()
+    owner = str((corrected_output or {}).get("owner_id") or "")
+    if row is None or not owner or owner == row.current_owner_id:
+        return False
+    result = client.update_records("Lead", [{"Id": row.lead_id, "OwnerId": owner}])[0]
+    if not result.success:
+        messages = "; ".join(str(e.get("message", e)) for e in result.errors or [])
+        raise CorrectionNotWritten(f"Lead {row.lead_id}: owner {owner} not written: {messages}")
+    with transaction.atomic():
+        row.notes = (
+            f"{row.notes}\nOwner corrected in review from {row.current_owner_id} to {owner}."
+        )
+        row.current_owner_id = owner
+        row.status = AssignmentStatus.OVERRIDDEN
+        row.overridden_by = "review"
+        row.save()
+        decision_effect_record(decision_id=decision_id, effect={"owner_corrected": owner})
+    return True

@@ -280,3 +280,23 @@ def test_after_the_last_attempt_the_lead_is_a_dead_letter_not_a_retry(loaded_pol
     assert len(client.calls) == 2
     letter = DeadLetter.objects.get(source="routing")
     assert event.record_id in letter.reason and "after 2 attempts" in letter.reason
+
+
+def test_reviewer_correction_pushes_the_owner_to_salesforce(loaded_policy):
+    from routing.services.owners import owner_correction_push
+
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    route([created], FakeClient())
+    routed = Assignment.objects.get()
+    client = FakeClient()
+
+    pushed = owner_correction_push(
+        decision_id=routed.decision_id, corrected_output={"owner_id": REP_EMEA}, client=client
+    )
+    again = owner_correction_push(
+        decision_id=routed.decision_id, corrected_output={"owner_id": REP_EMEA}, client=client
+    )
+
+    assert (pushed, again) == (True, False)
+    assert client.written == {created.record_id: REP_EMEA}
+    assert Assignment.objects.get().current_owner_id == REP_EMEA
