@@ -1,0 +1,27 @@
+"""Fixtures shared by the whole suite: one emulated Salesforce org per test worker, and settings
+that point the app at it. No test reaches a real Salesforce or Anthropic host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sf_emulator.testing import EmulatorProcess, running_emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    with running_emulator(tmp_path_factory.mktemp("sf_org")) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_real_hosts(request: pytest.FixtureRequest) -> None:
+    """Default every test to unreachable Salesforce/Anthropic settings unless a fixture sets them."""
+    if not request.config.pluginmanager.has_plugin("django"):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.SF_LOGIN_URL = "https://127.0.0.1:9"
+    settings.ANTHROPIC_API_KEY = ""
+    settings.ANTHROPIC_BASE_URL = "https://127.0.0.1:9"
