@@ -66,13 +66,9 @@ def _install_optional(module_name: str, app: web.Application, org: Org) -> None:
     """Install a part-2 feature when its module imports; the core serves without it otherwise."""
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return
-        log.warning("%s is not installed: it failed to import", module_name, exc_info=True)
-        return
-    except ImportError:
-        log.warning("%s is not installed: it failed to import", module_name, exc_info=True)
+    except ImportError as error:
+        if not (isinstance(error, ModuleNotFoundError) and error.name == module_name):
+            log.warning("%s is not installed: it failed to import", module_name, exc_info=True)
         return
     module.install(app, org)
 
