@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from salesforce.client import get_client
 from salesforce.models import ChangeEvent
-from ttfr.services import detect
+from ttfr.services import detect, sla
 
 logger = logging.getLogger(__name__)
 
 
 def _client() -> detect.SalesforceClient:
-    from salesforce.client import get_client
-
     return get_client(workload="ttfr")
 
 
@@ -29,3 +28,10 @@ def process_activity(event_ids: list[int]) -> None:
         result.unchanged,
         result.failed,
     )
+
+
+def check_sla() -> None:
+    """Scheduled every few minutes: refresh breach flags and act on new breaches."""
+    breaches = sla.sla_breaches_check(client=_client(), now=dt.datetime.now(dt.UTC))
+    if breaches:
+        logger.info("ttfr: %d new SLA breaches", len(breaches))

@@ -201,3 +201,13 @@ def test_query_count_does_not_grow_with_the_batch(org):
     result = run(org, *(created(c) for c in calls))
     assert result.updated == 150
     assert org.calls == 4  # leads, tasks, relations, one Collections update
+
+
+def test_process_activity_task_reads_its_events_from_the_inbox(org, monkeypatch):
+    from ttfr import tasks
+
+    monkeypatch.setattr(tasks, "get_client", lambda workload: org)
+    call = task(at=T0 + 12 * MIN)
+    org.add("Task", call)
+    tasks.process_activity([created(call).id])
+    assert org.get("Lead", LEAD_A)[rules.FIELD_MINUTES] == 12.0
