@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from simple_salesforce import Salesforce
 
-from sf_emulator.testing import EmulatorProcess
+from sf_emulator.testing import EmulatorProcess, running_emulator
 
 FAST_REPS = {"time_scale": 1e6, "business_hours": False, "never_rate": 0.0, "reassign_rate": 0.0}
 FAST_REPS |= {"touch_before_rate": 0.0}
@@ -80,3 +80,17 @@ def test_unknown_truth_and_bad_traffic_requests_are_refused(fresh_org: EmulatorP
     assert missing.status_code == 404
     assert bad_rate.status_code == 400 and "non-negative" in bad_rate.json()["error"]
     assert nothing.status_code == 400
+
+
+def test_serve_traffic_flag_starts_leads_and_truth_survives_a_restart(tmp_path):
+    with running_emulator(tmp_path / "org", traffic=1200, seed=5) as emulator:
+        poll(lambda: emulator.control("GET", "/__emulator__/traffic").json()["leads_created"] > 2)
+        emulator.control("POST", "/__emulator__/traffic", json={"stop": True})
+        before = emulator.control("GET", "/__emulator__/truth").json()["records"]
+
+        emulator.restart()
+
+        ids = ",".join(record["id"] for record in before)
+        after = emulator.control("GET", f"/__emulator__/truth?ids={ids}").json()["records"]
+        assert after == before
+        assert emulator.control("GET", "/__emulator__/traffic").json()["running"] is True
