@@ -30,10 +30,6 @@ def policy_get(*, version: int) -> RoutingPolicy:
         raise NoActivePolicy(f"There is no published routing policy version {version}.") from None
 
 
-def policy_snapshot_get(*, version: int) -> dict:
-    return policy_get(version=version).snapshot
-
-
 def rep_hours_map() -> dict[str, RepHours]:
     return {
         rep.user_id: RepHours(

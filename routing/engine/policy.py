@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from routing.countries import build_lookup
 from routing.engine.overrides import compile_conditions
@@ -103,12 +102,19 @@ def compile_snapshot(snapshot: Mapping) -> CompiledPolicy:
     )
 
 
-@lru_cache(maxsize=16)
-def compiled_for_version(version: int) -> CompiledPolicy:
-    """Published snapshots never change, so one compile per version per process is enough."""
-    from routing.selectors import policy_snapshot_get
+_COMPILED: dict[tuple[int | None, str], CompiledPolicy] = {}
+_CACHE_SIZE = 16
 
-    return compile_snapshot(policy_snapshot_get(version=version))
+
+def compiled_cached(*, version: int | None, content_hash: str, snapshot: Mapping) -> CompiledPolicy:
+    """Published snapshots never change, so one compile per version (and content) per process."""
+    key = (version, content_hash)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        if len(_COMPILED) >= _CACHE_SIZE:
+            _COMPILED.clear()
+        compiled = _COMPILED[key] = compile_snapshot(snapshot)
+    return compiled
 
 
 def _pool(data: Mapping) -> Pool:

@@ -15,7 +15,7 @@ from routing.choices import AssignmentStatus
 from routing.decisions import Case, decision_validate, decisions_record
 from routing.engine.classify import classify
 from routing.engine.distribute import Distributor
-from routing.engine.policy import CompiledPolicy, compiled_for_version
+from routing.engine.policy import CompiledPolicy, compiled_cached
 from routing.engine.route import (
     Routed,
     route_ambiguous_fallback,
@@ -82,7 +82,10 @@ def leads_route(*, events: Sequence, client: object, now: dt.datetime | None = N
     report.already_routed = len(existing) - len(to_write)
     new = [lead for lead in leads if lead.lead_id not in existing]
     if new:
-        policy = compiled_for_version(policy_active_get().version)
+        active = policy_active_get()
+        policy = compiled_cached(
+            version=active.version, content_hash=active.content_hash, snapshot=active.snapshot
+        )
         to_write += _route_new(policy=policy, leads=new, now=now, report=report)
     failed = owners_write(assignments=to_write, client=client, now=now)
     report.written = len(to_write) - len(failed)
