@@ -8,6 +8,7 @@ from django.conf import settings
 
 from analytics.dashboard import Dashboard
 from analytics.filters import Filters
+from analytics.metrics.overview import overview_dashboard
 from analytics.metrics.routing import routing_dashboard
 from analytics.metrics.ttfr import ttfr_dashboard
 
@@ -17,6 +18,7 @@ def _ttfr(filters: Filters) -> Dashboard:
 
 
 PAGES: dict[str, Callable[[Filters], Dashboard]] = {
+    "overview": overview_dashboard,
     "ttfr": _ttfr,
     "routing": routing_dashboard,
 }

@@ -54,13 +54,26 @@ def grouped(queryset, field: str) -> list[list[object]]:
     ]
 
 
-def routing_dashboard(filters: Filters) -> Dashboard:
+def routing_summary(filters: Filters) -> dict:
+    """Headline routing figures for the range: counts, latency percentiles, override rate."""
     queryset = assignments(filters)
-    total = queryset.count()
     by_status = dict(queryset.values_list("status").annotate(n=Count("id")))
     routed = sum(by_status.get(status, 0) for status in ROUTED)
-    overridden = by_status.get(AssignmentStatus.OVERRIDDEN, 0)
     latencies = latency_seconds(queryset)
+    return {
+        "assignments": sum(by_status.values()),
+        "routed": routed,
+        "by_status": by_status,
+        "latency_p50_seconds": percentile(latencies, 50),
+        "latency_p95_seconds": percentile(latencies, 95),
+        "override_rate": ratio(by_status.get(AssignmentStatus.OVERRIDDEN, 0), routed),
+        "failed": by_status.get(AssignmentStatus.FAILED, 0),
+    }
+
+
+def routing_dashboard(filters: Filters) -> Dashboard:
+    queryset = assignments(filters)
+    figures = routing_summary(filters)
     daily = pd.Series(
         list(queryset.values_list("created_at", flat=True)), dtype="datetime64[ns, UTC]"
     )
@@ -75,14 +88,14 @@ def routing_dashboard(filters: Filters) -> Dashboard:
     owners = grouped(queryset, "current_owner_id")
     return Dashboard(
         title="Routing",
-        is_empty=total == 0,
+        is_empty=figures["assignments"] == 0,
         kpis=[
-            ("Leads routed", routed),
-            ("Assignments", total),
-            ("Median event→owner (s)", percentile(latencies, 50)),
-            ("P95 event→owner (s)", percentile(latencies, 95)),
-            ("Human override rate", pct(ratio(overridden, routed))),
-            ("Failed writes (retrying)", by_status.get(AssignmentStatus.FAILED, 0)),
+            ("Leads routed", figures["routed"]),
+            ("Assignments", figures["assignments"]),
+            ("Median event→owner (s)", figures["latency_p50_seconds"]),
+            ("P95 event→owner (s)", figures["latency_p95_seconds"]),
+            ("Human override rate", pct(figures["override_rate"])),
+            ("Failed writes (retrying)", figures["failed"]),
             ("Policy version in force", active if active is not None else "-"),
         ],
         charts=[
@@ -109,7 +122,7 @@ def routing_dashboard(filters: Filters) -> Dashboard:
                 "by_status",
                 "By status",
                 ["status", "leads"],
-                [[k, v] for k, v in sorted(by_status.items())],
+                [[k, v] for k, v in sorted(figures["by_status"].items())],
             ),
         ],
     )
