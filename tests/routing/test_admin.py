@@ -107,3 +107,34 @@ def test_simulate_view_runs_a_draft_on_recent_leads(
     assert "1 leads routed" in page.content.decode()
     assert "owner changes for 0" in page.content.decode()
     assert b"ENT,APAC" in csv_file.content
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["regioncountry", "ownerpool", "rep", "routingpolicy", "countryalias", "overriderule"],
+)
+def test_admin_lists_use_a_fixed_number_of_queries(
+    ops_client, loaded_policy, name, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        response = ops_client.get(reverse(f"admin:routing_{name}_changelist"))
+
+    assert response.status_code == 200
+
+
+def test_pool_page_of_a_draft_offers_its_members_for_editing(ops_client, loaded_policy):
+    draft = policy_draft_create(source=loaded_policy)
+    pool = draft.pools.get(name="SMB NA")
+
+    page = ops_client.get(reverse("admin:routing_ownerpool_change", args=[pool.pk]))
+
+    assert page.status_code == 200
+    assert b'name="members-0-weight"' in page.content
+
+
+def test_assignment_ledger_is_read_only(admin_client, loaded_policy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:routing_assignment_changelist"))
+
+    assert response.status_code == 200
+    assert admin_client.get(reverse("admin:routing_assignment_add")).status_code == 403
