@@ -30,7 +30,13 @@ def org_of(request: web.Request) -> Org:
 
 async def read_json(request: web.Request) -> object:
     """The request's JSON body, or a Salesforce JSON_PARSER_ERROR."""
-    text = await request.text()
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", f"Invalid UTF-8 start byte at position {error.start}"
+        ) from None
     if not text.strip():
         raise SalesforceError(
             400,
