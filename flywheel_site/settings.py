@@ -13,7 +13,8 @@ import environ
 from flywheel_site import env as env_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = BASE_DIR / "var"  # runtime state: SQLite file, cache, demo org, model artifacts
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 # The environment wins over .env: read_env does not overwrite variables that are already set.
