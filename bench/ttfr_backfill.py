@@ -1,0 +1,119 @@
+"""API budget of `manage.py backfill_ttfr` on an emulated org with generated history.
+
+Starts an emulator, generates --leads leads over --days days of history (owners, calls, emails,
+inbound mail, to-dos, as the traffic generator's simulated reps would), migrates a scratch
+database, runs the real command twice and prints, per run, what it reports (leads scanned,
+updated, unchanged, API calls per lead) beside the emulator's own count of API calls. Then checks
+a sample of leads against the emulator's ground truth.
+
+    .venv/bin/python bench/ttfr_backfill.py [--leads 10000] [--days 50] [--sample 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from sf_emulator.testing import EmulatorProcess, running_emulator  # noqa: E402
+
+TARGET = 0.002
+
+
+def api_calls(emulator: EmulatorProcess) -> int:
+    stats = emulator.control("GET", "/__emulator__/stats").json()["by_endpoint"]
+    return sum(n for name, n in stats.items() if not name.endswith("oauth"))
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def figure(output: str, name: str) -> str:
+    match = re.search(rf"^{name}: (\S+)$", output, re.MULTILINE)
+    return match[1] if match else "?"
+
+
+def run_backfill(
+    emulator: EmulatorProcess, env: dict[str, str], since: dt.date, label: str
+) -> float:
+    before, started = api_calls(emulator), time.perf_counter()
+    output = manage(env, "backfill_ttfr", "--since", since.isoformat())
+    seconds, calls = time.perf_counter() - started, api_calls(emulator) - before
+    scanned = int(figure(output, "leads scanned"))
+    per_lead = calls / scanned if scanned else 0.0
+    print(
+        f"{label}: scanned {scanned}, updated {figure(output, 'leads updated')}, "
+        f"unchanged {figure(output, 'leads unchanged')}, command says "
+        f"{figure(output, 'API calls')} calls ({figure(output, 'API calls per lead')}/lead); "
+        f"emulator counted {calls} calls = {per_lead:.4f} per lead "
+        f"({'within' if per_lead <= TARGET else 'over'} {TARGET}); {seconds:.1f} s"
+    )
+    return per_lead
+
+
+def check_truth(emulator: EmulatorProcess, sample: int) -> None:
+    truth = emulator.control("GET", "/__emulator__/truth").json()["records"]
+    checked = mismatched = 0
+    for item in truth[:sample]:
+        record = emulator.control("GET", f"/__emulator__/records/Lead/{item['id']}").json()
+        expected = item["first_response"]
+        actual = record.get("First_Response_At__c")
+        checked += 1
+        if expected is None:
+            mismatched += actual is not None
+            continue
+        want = dt.datetime.fromisoformat(expected["at"]).astimezone(dt.UTC)
+        got = dt.datetime.fromisoformat(actual.replace("+0000", "+00:00")) if actual else None
+        same_time = got is not None and abs((got - want).total_seconds()) < 1
+        mismatched += not (same_time and record["First_Response_User__c"] == expected["user_id"])
+    print(f"ground truth: {checked - mismatched}/{checked} sampled leads match exactly")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=50)
+    parser.add_argument("--sample", type=int, default=300)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch, running_emulator(Path(scratch) / "org") as em:
+        started = time.perf_counter()
+        per_day = max(1, options.leads // options.days)
+        reply = em.control(
+            "POST",
+            "/__emulator__/traffic",
+            json={"history_days": options.days, "leads_per_day": per_day, "seed": 7},
+        )
+        print(f"history: {reply.json()['created']} leads in {time.perf_counter() - started:.1f} s")
+        env = {
+            **os.environ,
+            **em.connection_env,
+            "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3",
+            "DEBUG": "true",
+            "SECRET_KEY": "bench-only",
+            "REQUESTS_CA_BUNDLE": "",
+        }
+        manage(env, "migrate", "-v", "0")
+        since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=options.days + 1)
+        run_backfill(em, env, since, "first run ")
+        second = run_backfill(em, env, since, "second run")
+        check_truth(em, options.sample)
+        if second > TARGET:
+            raise SystemExit(f"second run over budget: {second:.4f} > {TARGET} calls per lead")
+
+
+if __name__ == "__main__":
+    main()
