@@ -1,0 +1,28 @@
+"""Choices shared by the flywheel models, services and admin."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Decider(models.TextChoices):
+    RULES = "rules", "Rules"
+    LLM = "llm", "LLM"
+    MODEL = "model", "Local model"
+    FALLBACK = "fallback", "Rules (fallback)"
+
+
+class DecisionStatus(models.TextChoices):
+    OK = "ok", "OK"
+    FALLBACK = "fallback", "Fallback"
+    ERROR = "error", "Error"
+
+
+class Verdict(models.TextChoices):
+    CORRECT = "correct", "Correct"
+    INCORRECT = "incorrect", "Incorrect"
+
+
+class LabelSource(models.TextChoices):
+    HUMAN = "human", "Human review"
+    IMPLICIT = "implicit", "Implicit (Salesforce)"

@@ -1,0 +1,256 @@
+"""The one way the product makes an automated choice: ``decide()`` and its bulk twin.
+
+Each call picks a decider (the rules; the LLM or a registered local model when the workload says
+the case needs one), validates the answer against the workload's output schema, falls back to the
+rules on any failure and writes exactly one ``Decision`` row per case, either way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from flywheel import conf
+from flywheel.choices import Decider, DecisionStatus
+from flywheel.deciders import ModelDecider, decider_for
+from flywheel.llm import LlmFailure, llm_decide
+from flywheel.models import Decision
+from flywheel.redaction import secrets_scrub
+from flywheel.schema import schema_errors
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    output: dict
+    confidence: float
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    decision_id: int
+    output: dict
+    confidence: float
+    explanation: str
+    decided_by: str
+    status: str
+    reason: str = ""
+
+
+class RulesFailed(RuntimeError):
+    """A workload's rules raised; the failure is recorded as an ``error`` decision first."""
+
+    def __init__(self, decision_ids: list[int], cause: BaseException) -> None:
+        super().__init__(f"rules failed for decision(s) {decision_ids}: {cause!r}")
+        self.decision_ids = decision_ids
+
+
+RulesFn = Callable[[dict], Rules]
+
+
+def decide(
+    *,
+    workload: str,
+    subject_id: str,
+    context: dict,
+    messages: list[dict],
+    prompt_version: str,
+    output_schema: dict,
+    rules: RulesFn,
+    use_llm: bool,
+    policy_version: int | None = None,
+) -> DecisionResult:
+    """Decide one case and record it (one INSERT)."""
+    decision, failure = _decision_build(
+        workload=workload,
+        subject_id=subject_id,
+        context=context,
+        messages=messages,
+        prompt_version=prompt_version,
+        output_schema=output_schema,
+        rules=rules,
+        use_llm=use_llm,
+        policy_version=policy_version,
+    )
+    decision.save(force_insert=True)
+    if failure is not None:
+        raise RulesFailed([decision.pk], failure)
+    return _result(decision)
+
+
+def decide_many(
+    *,
+    workload: str,
+    cases: list[Mapping],
+    prompt_version: str,
+    output_schema: dict,
+    use_llm: bool,
+    policy_version: int | None = None,
+) -> list[DecisionResult]:
+    """Decide many cases (each a mapping with ``subject_id``, ``context``, ``messages``, ``rules``)
+    and record them with bulk INSERTs; results come back in the order of ``cases``."""
+    built = [
+        _decision_build(
+            workload=workload,
+            subject_id=case["subject_id"],
+            context=case["context"],
+            messages=case["messages"],
+            prompt_version=prompt_version,
+            output_schema=output_schema,
+            rules=case["rules"],
+            use_llm=use_llm,
+            policy_version=policy_version,
+        )
+        for case in cases
+    ]
+    decisions = Decision.objects.bulk_create([decision for decision, _ in built], batch_size=500)
+    failures = [(d.pk, f) for d, f in built if f is not None]
+    if failures:
+        raise RulesFailed([pk for pk, _ in failures], failures[0][1])
+    return [_result(decision) for decision in decisions]
+
+
+def _decision_build(
+    *,
+    workload: str,
+    subject_id: str,
+    context: dict,
+    messages: list[dict],
+    prompt_version: str,
+    output_schema: dict,
+    rules: RulesFn,
+    use_llm: bool,
+    policy_version: int | None,
+) -> tuple[Decision, BaseException | None]:
+    started = time.perf_counter()
+    decision = Decision(
+        workload=workload,
+        subject_id=(subject_id or "")[:64],
+        prompt_version=prompt_version,
+        policy_version=policy_version,
+        context=context,
+        output_schema=output_schema,
+    )
+    answered = False
+    if use_llm:
+        model = decider_for(workload)
+        answered = (
+            _try_model(decision, model=model, context=context, messages=messages)
+            if model is not None
+            else _try_llm(decision, messages=messages)
+        )
+    if not answered:
+        failure = _apply_rules(decision, rules=rules, context=context)
+        if failure is not None:
+            decision.latency_ms = _since(started)
+            decision.conversation = {"messages": list(messages)}
+            return decision, failure
+    decision.latency_ms = max(decision.latency_ms, _since(started))
+    assistant = {"role": "assistant", "content": json.dumps(decision.output, ensure_ascii=False)}
+    decision.conversation = {"messages": [*messages, assistant]}
+    return decision, None
+
+
+def _try_model(
+    decision: Decision, *, model: ModelDecider, context: dict, messages: list[dict]
+) -> bool:
+    try:
+        answer = model(context, messages)
+        errors = schema_errors(answer.output, decision.output_schema)
+    except Exception as error:  # any model failure falls back to the rules
+        _fallback(decision, reason=f"model: {type(error).__name__}: {error}")
+        return False
+    if errors:
+        _fallback(decision, reason=f"model schema: {'; '.join(errors)}")
+        return False
+    decision.decider, decision.model_name = Decider.MODEL, answer.model_name[:100]
+    decision.output, decision.explanation = answer.output, answer.explanation
+    decision.confidence = _clamp(answer.confidence)
+    return True
+
+
+def _try_llm(decision: Decision, *, messages: list[dict]) -> bool:
+    decision.model_name = conf.llm_model()[:100]
+    try:
+        answer = llm_decide(messages=messages, output_schema=decision.output_schema)
+    except LlmFailure as failure:
+        if failure.usage:
+            decision.input_tokens, decision.output_tokens = failure.usage
+            decision.cost_usd = conf.llm_cost(
+                model=decision.model_name,
+                input_tokens=failure.usage[0],
+                output_tokens=failure.usage[1],
+            )
+        _fallback(decision, reason=f"llm: {failure.reason}")
+        return False
+    decision.decider, decision.model_name, decision.output = (
+        Decider.LLM,
+        answer.model,
+        answer.output,
+    )
+    decision.input_tokens, decision.output_tokens = answer.input_tokens, answer.output_tokens
+    decision.cost_usd, decision.latency_ms = answer.cost_usd, answer.latency_ms
+    decision.explanation = secrets_scrub(_explanation(answer.output))
+    decision.confidence = _llm_confidence(answer.output)
+    return True
+
+
+def _fallback(decision: Decision, *, reason: str) -> None:
+    decision.status = DecisionStatus.FALLBACK
+    decision.reason = secrets_scrub(reason)[:500]
+
+
+def _apply_rules(decision: Decision, *, rules: RulesFn, context: dict) -> BaseException | None:
+    """Fill ``decision`` from the rules; return the exception when the rules raised."""
+    fell_back = decision.status == DecisionStatus.FALLBACK
+    decision.decider = Decider.FALLBACK if fell_back else Decider.RULES
+    try:
+        verdict = rules(context)
+    except Exception as error:  # recorded, then re-raised by the caller
+        decision.status = DecisionStatus.ERROR
+        decision.reason = secrets_scrub(f"rules raised {type(error).__name__}: {error}")[:500]
+        return error
+    decision.output, decision.explanation = verdict.output, verdict.explanation
+    decision.confidence = _clamp(verdict.confidence)
+    errors = schema_errors(verdict.output, decision.output_schema)
+    if errors:
+        decision.status = DecisionStatus.ERROR
+        prefix = f"{decision.reason}; " if fell_back else ""
+        decision.reason = f"{prefix}rules schema: {'; '.join(errors)}"[:500]
+    return None
+
+
+def _result(decision: Decision) -> DecisionResult:
+    return DecisionResult(
+        decision_id=decision.pk,
+        output=decision.output,
+        confidence=decision.confidence,
+        explanation=decision.explanation,
+        decided_by=decision.decider,
+        status=decision.status,
+        reason=decision.reason,
+    )
+
+
+def _explanation(output: dict) -> str:
+    for key in ("reason", "explanation", "rationale"):
+        if isinstance(output.get(key), str):
+            return output[key]
+    return ""
+
+
+def _llm_confidence(output: dict) -> float:
+    value = output.get("confidence")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _clamp(float(value))
+    return conf.llm_default_confidence()
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

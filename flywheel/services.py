@@ -1,0 +1,63 @@
+"""Writes on decisions and labels (decisions themselves are written by ``flywheel.gateway``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from flywheel.choices import LabelSource, Verdict
+from flywheel.models import Decision, Label
+from flywheel.schema import schema_errors
+
+
+@transaction.atomic
+def decision_effect_record(*, decision_id: int, effect: dict) -> bool:
+    """Add what the decision led to in Salesforce. Effects only grow: a key already recorded keeps
+    its first value, so a repeated call changes nothing. True when this call added something."""
+    decision = (
+        Decision.objects.select_for_update().only("id", "effect", "effect_at").get(pk=decision_id)
+    )
+    current = decision.effect or {}
+    added = {key: value for key, value in effect.items() if key not in current}
+    if not added:
+        return False
+    Decision.objects.filter(pk=decision_id).update(
+        effect={**current, **added}, effect_at=decision.effect_at or timezone.now()
+    )
+    return True
+
+
+@transaction.atomic
+def label_record(
+    *,
+    decision_id: int,
+    verdict: str,
+    corrected_output: dict | None = None,
+    source: str = LabelSource.HUMAN,
+    reviewer: AbstractBaseUser | None = None,
+    note: str = "",
+) -> Label:
+    """Record one verdict on a decision; a correction must match the decision's output schema."""
+    decision = Decision.objects.only("id", "output_schema", "output").get(pk=decision_id)
+    if verdict not in Verdict.values:
+        raise ValidationError({"verdict": f"Unknown verdict {verdict!r}."})
+    if source not in LabelSource.values:
+        raise ValidationError({"source": f"Unknown source {source!r}."})
+    if corrected_output is not None and corrected_output == decision.output:
+        verdict, corrected_output = Verdict.CORRECT, None
+    if verdict == Verdict.CORRECT and corrected_output is not None:
+        raise ValidationError({"corrected_output": "A 'correct' verdict takes no correction."})
+    if corrected_output is not None:
+        errors = schema_errors(corrected_output, decision.output_schema)
+        if errors:
+            raise ValidationError({"corrected_output": errors})
+    return Label.objects.create(
+        decision=decision,
+        verdict=verdict,
+        corrected_output=corrected_output,
+        source=source,
+        reviewer=reviewer if reviewer is not None and reviewer.is_authenticated else None,
+        note=note,
+    )
