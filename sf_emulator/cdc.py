@@ -213,6 +213,7 @@ class EventLog:
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
             "CREATE TABLE IF NOT EXISTS events (replay_id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " entity TEXT NOT NULL, created_ms INTEGER NOT NULL, data TEXT NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS events_created ON events (created_ms);"
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         )
         self._last_id = self._meta("last_id")
@@ -315,6 +316,7 @@ class EventLog:
         self, replay_id: int, *, entities: tuple[str, ...], limit: int
     ) -> list[StoredEvent]:
         """Retained events of ``entities`` with a replay id above ``replay_id``, oldest first."""
+        self.purge()
         marks = ",".join("?" * len(entities))
         with self._lock:
             rows = self._db.execute(
@@ -328,6 +330,11 @@ class EventLog:
         """Forget events older than the retention window."""
         cutoff = int((self._clock() - self.retention).timestamp() * 1000)
         with self._lock:
+            oldest = self._db.execute(
+                "SELECT created_ms FROM events ORDER BY replay_id LIMIT 1"
+            ).fetchone()
+            if oldest is None or oldest[0] >= cutoff:
+                return
             (newest_old,) = self._db.execute(
                 "SELECT MAX(replay_id) FROM events WHERE created_ms < ?", (cutoff,)
             ).fetchone()
