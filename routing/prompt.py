@@ -34,6 +34,7 @@ OUTPUT_SCHEMA: dict = {
         "segment": {"type": "string", "enum": list(SEGMENT_CODES)},
         "region": {"type": "string", "enum": list(REGION_CODES)},
         "reason": {"type": "string", "maxLength": 500},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "owner_id": {"type": ["string", "null"]},
         "pool": {"type": ["string", "null"]},
         "country": {"type": ["string", "null"]},
