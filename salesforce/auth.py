@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import jwt
 import requests
@@ -43,6 +44,7 @@ class SalesforceAuthError(SalesforceError):
 
     def __init__(self, message: str, *, error: str = "", description: str = "", hint: str = ""):
         super().__init__(f"{message} {hint}".strip())
+        self.reason = message
         self.error = error
         self.description = description
         self.hint = hint
@@ -69,6 +71,16 @@ class Token:
         return now < self.expires_at - REFRESH_MARGIN_SECONDS
 
 
+class _PinnedVerifySession(requests.Session):
+    """A session whose ``verify`` holds even when REQUESTS_CA_BUNDLE is set: requests lets that
+    variable override ``Session.verify``, but not a per-request ``verify``."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("verify") is None:
+            kwargs["verify"] = self.verify
+        return super().request(method, url, *args, **kwargs)
+
+
 _process_tokens: dict[str, Token] = {}
 _login_lock = threading.Lock()
 _http_sessions: dict[str, requests.Session] = {}
@@ -84,7 +96,7 @@ def build_assertion(
         "aud": audience,
         "exp": int(now) + ASSERTION_LIFETIME_SECONDS,
     }
-    return jwt.encode(claims, private_key, algorithm="RS256", headers={"alg": "RS256"})
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"typ": None})
 
 
 def get_token(*, force_refresh: bool = False) -> Token:
@@ -126,7 +138,7 @@ def http_session() -> requests.Session:
     ca_bundle = conf.connection().ca_bundle
     session = _http_sessions.get(ca_bundle)
     if session is None:
-        session = requests.Session()
+        session = _PinnedVerifySession()
         session.verify = ca_bundle or True
         _http_sessions[ca_bundle] = session
     return session
