@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from salesforce.models import ChangeEvent
-from ttfr.models import LeadFact
+from ttfr.models import LeadFact, SlaBreach
 
 
 def leads_counting_touches(*, touch_ids: Iterable[str]) -> set[str]:
@@ -36,3 +37,15 @@ def inbox_field_values(*, entity: str, record_ids: Iterable[str], field: str) ->
         if isinstance(fields, dict) and field in fields:
             found[record_id] = fields[field] or ""
     return found
+
+
+def lead_facts_list(
+    *, created_from: dt.datetime, created_to: dt.datetime, include_deleted: bool = False
+) -> QuerySet[LeadFact]:
+    """Facts of leads created in [created_from, created_to) (uses the created_at indexes)."""
+    facts = LeadFact.objects.filter(created_at__gte=created_from, created_at__lt=created_to)
+    return facts if include_deleted else facts.filter(is_deleted=False)
+
+
+def sla_breaches_recent(*, since: dt.datetime) -> QuerySet[SlaBreach]:
+    return SlaBreach.objects.filter(detected_at__gte=since).order_by("-detected_at")
