@@ -8,8 +8,10 @@ from django.conf import settings
 
 from analytics.dashboard import Dashboard
 from analytics.filters import Filters
+from analytics.metrics.flywheel import flywheel_dashboard
 from analytics.metrics.overview import overview_dashboard
 from analytics.metrics.routing import routing_dashboard
+from analytics.metrics.templates import templates_dashboard
 from analytics.metrics.ttfr import ttfr_dashboard
 
 
@@ -21,4 +23,6 @@ PAGES: dict[str, Callable[[Filters], Dashboard]] = {
     "overview": overview_dashboard,
     "ttfr": _ttfr,
     "routing": routing_dashboard,
+    "templates": templates_dashboard,
+    "flywheel": flywheel_dashboard,
 }

@@ -11,7 +11,7 @@ from flywheel_site.roles import LABELERS, MANAGERS, OPS
 from ttfr.models import LeadFact
 
 pytestmark = pytest.mark.django_db
-PAGES = ("", "ttfr/", "routing/")
+PAGES = ("", "ttfr/", "routing/", "templates/", "flywheel/")
 XSS = "<script>alert('x')</script>"
 FORMULA = '=HYPERLINK("http://evil.test")'
 
