@@ -14,20 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sf_emulator import rules
-from sf_emulator.changes import ChangeType, RecordChange
+from sf_emulator.changes import RecordChange
 from sf_emulator.errors import SalesforceError
 from sf_emulator.fieldinfo import FieldInfo
 from sf_emulator.ids import IdFactory, decode_counter, is_valid_id, sobject_for_id, to_18
-from sf_emulator.persistence import HistoryRow, Persistence
-from sf_emulator.schema import REFERENCE_FIELDS, SCHEMA, SYSTEM_FIELDS, canonical_sobject
-from sf_emulator.values import decode, encode, format_datetime, truncate_ms
+from sf_emulator.index import ReferenceIndex
+from sf_emulator.persistence import Persistence
+from sf_emulator.schema import SCHEMA, SYSTEM_FIELDS, canonical_sobject
+from sf_emulator.transaction import Transaction, Write
+from sf_emulator.values import decode, encode, truncate_ms
 
 __all__ = ["SalesforceError", "Store", "Transaction"]
 
@@ -35,30 +35,6 @@ log = logging.getLogger(__name__)
 ChangeCallback = Callable[[RecordChange], None]
 _NOT_HISTORY = frozenset((*SYSTEM_FIELDS, "IsDeleted", "Id"))
 _CDC_SKIP = frozenset(("SystemModstamp", "IsDeleted"))
-
-
-@dataclass
-class _Write:
-    sobject: str
-    record_id: str
-    change_type: ChangeType
-    fields: dict[str, object]
-    changed: tuple[str, ...]
-    previous: dict[str, object]
-    user_id: str
-    client: str | None
-
-
-@dataclass
-class Transaction:
-    """Writes grouped under one transaction key; rolled back as a whole on an exception."""
-
-    user_id: str
-    client: str | None
-    key: str = field(default_factory=lambda: str(uuid.uuid4()))
-    undo: list[tuple[str, str, dict | None]] = field(default_factory=list)
-    writes: list[_Write] = field(default_factory=list)
-    history: list[HistoryRow] = field(default_factory=list)
 
 
 class Store:
@@ -70,9 +46,7 @@ class Store:
         self._clock = clock
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, dict]] = {name: {} for name in SCHEMA}
-        self._index: dict[tuple[str, str], dict[str, set[str]]] = {
-            (sobject, name): {} for sobject, names in REFERENCE_FIELDS.items() for name in names
-        }
+        self._index = ReferenceIndex()
         self._subscribers: list[ChangeCallback] = []
         self._load()
 
@@ -123,10 +97,8 @@ class Store:
         table = self._records[name]
         if field_name == "Id":
             found = [table[v] for v in wanted if isinstance(v, str) and v in table]
-        elif (name, field_name) in self._index:
-            index = self._index[(name, field_name)]
-            ids = set().union(*(index.get(v, set()) for v in wanted if isinstance(v, str)))
-            found = [table[i] for i in ids]
+        elif self._index.covers(name, field_name):
+            found = [table[i] for i in self._index.ids(name, field_name, wanted)]
         else:
             found = [r for r in table.values() if r.get(field_name) in wanted]
         return found if include_deleted else [r for r in found if not r["IsDeleted"]]
@@ -195,8 +167,8 @@ class Store:
                 )
             self._put(current, name, record_id, record)
             full = {k: v for k, v in record.items() if v is not None and k not in _CDC_SKIP}
-            self._log(current, _Write(name, record_id, "CREATE", full, (), {}, user_id, client))
-            self._history(current, name, record_id, "created", None, None, user_id, now)
+            current.writes.append(Write(name, record_id, "CREATE", full, (), {}, user_id, client))
+            current.note(name, record_id, "created", None, None, user_id, now)
             return record_id
 
     def update(
@@ -228,15 +200,12 @@ class Store:
             self._put(current, name, old["Id"], record)
             payload = {k: record[k] for k in changed}
             previous = {k: old.get(k) for k in changed}
-            self._log(
-                current,
-                _Write(name, old["Id"], "UPDATE", payload, changed, previous, user_id, client),
+            current.writes.append(
+                Write(name, old["Id"], "UPDATE", payload, changed, previous, user_id, client)
             )
             for key in changed:
                 if key not in _NOT_HISTORY:
-                    self._history(
-                        current, name, old["Id"], key, old.get(key), record[key], user_id, now
-                    )
+                    current.note(name, old["Id"], key, old.get(key), record[key], user_id, now)
 
     def delete(
         self,
@@ -254,8 +223,8 @@ class Store:
             record = {**old, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now}
             record["LastModifiedById"] = user_id
             self._put(current, name, old["Id"], record)
-            self._log(current, _Write(name, old["Id"], "DELETE", {}, (), {}, user_id, client))
-            self._history(current, name, old["Id"], "deleted", None, None, user_id, now)
+            current.writes.append(Write(name, old["Id"], "DELETE", {}, (), {}, user_id, client))
+            current.note(name, old["Id"], "deleted", None, None, user_id, now)
 
     def undelete(
         self,
@@ -276,8 +245,8 @@ class Store:
             record["LastModifiedById"] = user_id
             self._put(current, name, old["Id"], record)
             full = {k: v for k, v in record.items() if v is not None and k not in _CDC_SKIP}
-            self._log(current, _Write(name, old["Id"], "UNDELETE", full, (), {}, user_id, client))
-            self._history(current, name, old["Id"], "undeleted", None, None, user_id, now)
+            current.writes.append(Write(name, old["Id"], "UNDELETE", full, (), {}, user_id, client))
+            current.note(name, old["Id"], "undeleted", None, None, user_id, now)
 
     def clear(self, *, keep: Iterable[str] = ("User", "Group")) -> None:
         """Remove every record (and its history) except those of the ``keep`` objects."""
@@ -287,9 +256,7 @@ class Store:
             for sobject in SCHEMA:
                 if sobject not in kept:
                     self._records[sobject] = {}
-                    for key in self._index:
-                        if key[0] == sobject:
-                            self._index[key] = {}
+                    self._index.clear(sobject)
 
     def close(self) -> None:
         self._db.close()
@@ -351,53 +318,13 @@ class Store:
         table = self._records[sobject]
         previous = table.get(record_id)
         tx.undo.append((sobject, record_id, previous))
-        self._reindex(sobject, record_id, previous, record)
+        self._index.update(sobject, record_id, previous, record)
         table[record_id] = record
-
-    def _reindex(self, sobject: str, record_id: str, old: dict | None, new: dict | None) -> None:
-        for name in REFERENCE_FIELDS[sobject]:
-            before = old.get(name) if old else None
-            after = new.get(name) if new else None
-            if before == after:
-                continue
-            index = self._index[(sobject, name)]
-            if isinstance(before, str):
-                index.get(before, set()).discard(record_id)
-            if isinstance(after, str):
-                index.setdefault(after, set()).add(record_id)
-
-    @staticmethod
-    def _log(tx: Transaction, write: _Write) -> None:
-        tx.writes.append(write)
-
-    @staticmethod
-    def _history(
-        tx: Transaction,
-        sobject: str,
-        record_id: str,
-        field_name: str,
-        old: object,
-        new: object,
-        user_id: str,
-        when: dt.datetime,
-    ) -> None:
-        tx.history.append(
-            (
-                record_id,
-                sobject,
-                field_name,
-                encode(old),
-                encode(new),
-                user_id,
-                tx.client,
-                format_datetime(when),
-            )
-        )
 
     def _rollback(self, tx: Transaction) -> None:
         for sobject, record_id, previous in reversed(tx.undo):
             table = self._records[sobject]
-            self._reindex(sobject, record_id, table.get(record_id), previous)
+            self._index.update(sobject, record_id, table.get(record_id), previous)
             if previous is None:
                 table.pop(record_id, None)
             else:
@@ -445,7 +372,7 @@ class Store:
                 continue
             record = {name: decode(infos.get(name), data.get(name)) for name in infos}
             self._records[sobject][record["Id"]] = record
-            self._reindex(sobject, record["Id"], None, record)
+            self._index.update(sobject, record["Id"], None, record)
             highest = max(highest, decode_counter(record["Id"]))
         if highest:
             self._ids.advance_past(highest)
