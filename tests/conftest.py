@@ -25,3 +25,26 @@ def _no_real_hosts(request: pytest.FixtureRequest) -> None:
     settings.SF_LOGIN_URL = "https://127.0.0.1:9"
     settings.ANTHROPIC_API_KEY = ""
     settings.ANTHROPIC_BASE_URL = "https://127.0.0.1:9"
+
+
+def _forget_salesforce_state() -> None:
+    from salesforce import auth
+    from salesforce.usage import breaker, recorder
+
+    auth.clear_token_cache()
+    breaker.reset()
+    recorder.discard()
+
+
+@pytest.fixture
+def sf_settings(emulator: EmulatorProcess, settings) -> Iterator[EmulatorProcess]:
+    """Django settings SF_* aimed at a freshly reset emulator org; no token, breaker or usage
+    left over from another test. Retries back off in milliseconds."""
+    assert emulator.control("POST", "/__emulator__/reset").status_code == 200
+    for name, value in emulator.connection_env.items():
+        setattr(settings, name, value)
+    settings.SF_RETRY_BASE_SECONDS = 0.001
+    _forget_salesforce_state()
+    yield emulator
+    emulator.control("POST", "/__emulator__/faults", json={"clear": True})
+    _forget_salesforce_state()

@@ -1,0 +1,130 @@
+"""Suggestions are stored once per lead; auto-send is gated, sent once, and respects opt-outs."""
+
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from flywheel.models import Decision
+from salesforce.client import get_client
+from salesforce.models import ChangeEvent
+from templates_app import services
+from templates_app.choices import SuggestionStatus
+from templates_app.models import EmailTemplate, TemplateSuggestion
+from templates_app.tasks import suggest_templates
+
+pytestmark = pytest.mark.django_db
+SEED = Path(__file__).resolve().parents[2] / "config" / "templates.json"
+
+
+@pytest.fixture
+def templates():
+    services.templates_load_file(SEED)
+
+
+def lead_event(lead_id: str, **fields) -> ChangeEvent:
+    base = {"FirstName": "Ana", "LastName": "Lopez", "Company": "Acme", "Email": "ana@acme.test"}
+    return ChangeEvent.objects.create(
+        entity="Lead",
+        change_type="CREATE",
+        record_id=lead_id,
+        fields={**base, **fields},
+        commit_timestamp=timezone.now(),
+    )
+
+
+def test_load_config_is_idempotent_and_rejects_bad_files(tmp_path):
+    first = services.templates_load_file(SEED)
+    second = services.templates_load_file(SEED)
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '{"templates": [{"name": "pricing", "intent": "pricing", "subject": "{{ Nope }}", "body": "x"}]}'
+    )
+
+    with pytest.raises(services.TemplatesConfigError, match="Unknown variable 'Nope'"):
+        services.templates_load_file(bad)
+
+    assert first.created == 7 and second.unchanged == 7
+    assert "Nope" not in EmailTemplate.objects.get(name="pricing").subject
+
+
+def test_one_suggestion_and_one_decision_per_lead_even_when_redelivered(templates):
+    event = lead_event("00Q5f000000AAAAEA0", Description="How much does it cost for 40 seats?")
+
+    suggest_templates([event.id])
+    suggest_templates([event.id, lead_event("00Q5f000000AAAAEA0").id])
+
+    suggestion = TemplateSuggestion.objects.get()
+    assert suggestion.intent == "pricing"
+    assert suggestion.decided_by == "rules"
+    assert "Hi Ana" in suggestion.body
+    assert Decision.objects.filter(workload="templates").count() == 1
+
+
+def test_hostile_lead_fields_are_rendered_literally(templates):
+    event = lead_event(
+        "00Q5f000000AAABEA0", FirstName="{{ OwnerEmail }}{% debug %}", Description="demo please"
+    )
+
+    suggest_templates([event.id])
+
+    assert "Hi {{ OwnerEmail }}{% debug %}," in TemplateSuggestion.objects.get().body
+
+
+def enable_auto_send(intent: str = "pricing", threshold: float = 0.5) -> None:
+    EmailTemplate.objects.filter(intent=intent).update(
+        auto_send=True, auto_send_threshold=threshold
+    )
+
+
+def create_lead(emulator, **fields) -> str:
+    body = {"LastName": "Lopez", "Company": "Acme", "Email": "ana@acme.test", **fields}
+    response = emulator.control("POST", "/__emulator__/records/Lead", json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()["id"]
+
+
+def sent_emails(emulator, lead_id: str) -> int:
+    records = get_client(workload="test").query_all(
+        f"SELECT Id FROM EmailMessageRelation WHERE RelationId = '{lead_id}'"
+    )
+    return len(records)
+
+
+def test_auto_send_sends_once_through_the_email_action(templates, sf_settings):
+    enable_auto_send()
+    lead_id = create_lead(sf_settings)
+    event = lead_event(lead_id, Description="Please send pricing and a quote for 50 licenses")
+
+    suggest_templates([event.id])
+    suggest_templates([event.id])
+    suggestion = TemplateSuggestion.objects.get(lead_id=lead_id)
+    services.suggestions_auto_send(
+        suggestions=[suggestion], leads={lead_id: event.fields}, client=get_client(workload="test")
+    )
+
+    assert TemplateSuggestion.objects.get(lead_id=lead_id).status == SuggestionStatus.SENT
+    assert sent_emails(sf_settings, lead_id) == 1
+    assert Decision.objects.get(workload="templates").effect["email_sent"] is True
+
+
+def test_opted_out_leads_are_never_emailed(templates, sf_settings):
+    enable_auto_send()
+    lead_id = create_lead(sf_settings, HasOptedOutOfEmail=True)
+    event = lead_event(lead_id, Description="pricing quote please", HasOptedOutOfEmail=True)
+
+    suggest_templates([event.id])
+
+    assert TemplateSuggestion.objects.get(lead_id=lead_id).status == SuggestionStatus.OPTED_OUT
+    assert sent_emails(sf_settings, lead_id) == 0
+
+
+def test_low_confidence_is_not_sent(templates, sf_settings):
+    enable_auto_send(threshold=0.99)
+    lead_id = create_lead(sf_settings)
+    event = lead_event(lead_id, Description="pricing and a demo and an integration question")
+
+    suggest_templates([event.id])
+
+    assert TemplateSuggestion.objects.get(lead_id=lead_id).status == SuggestionStatus.SUGGESTED
+    assert sent_emails(sf_settings, lead_id) == 0
