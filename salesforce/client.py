@@ -236,18 +236,7 @@ class SalesforceClient:
             except _Transient as failure:
                 recorder.record(workload=self.workload, endpoint=endpoint, ok=False)
                 breaker.record_failure(reason=f"{endpoint}: {failure.reason}.")
-                if failure.maybe_applied and not idempotent:
-                    raise SalesforceUnavailable(
-                        f"Salesforce {endpoint} failed ({failure.reason}); the request may have "
-                        "been applied, so it is not resent."
-                    ) from None
-                if attempt >= self._policy.attempts:
-                    raise SalesforceUnavailable(
-                        f"Salesforce {endpoint} failed {attempt} times ({failure.reason})."
-                    ) from None
-                delay = self._policy.delay(attempt)
-                logger.info("Salesforce %s: %s; retry in %.2fs", endpoint, failure.reason, delay)
-                self._sleep(delay)
+                self._back_off(endpoint, failure, attempt=attempt, idempotent=idempotent)
                 continue
             except SalesforceRequestError:
                 recorder.record(workload=self.workload, endpoint=endpoint, ok=False)
@@ -258,6 +247,23 @@ class SalesforceClient:
             )
             breaker.record_success()
             return result
+
+    def _back_off(
+        self, endpoint: str, failure: _Transient, *, attempt: int, idempotent: bool
+    ) -> None:
+        """Wait before the next attempt, or raise SalesforceUnavailable when there is none."""
+        if failure.maybe_applied and not idempotent:
+            raise SalesforceUnavailable(
+                f"Salesforce {endpoint} failed ({failure.reason}); the request may have been "
+                "applied, so it is not resent."
+            )
+        if attempt >= self._policy.attempts:
+            raise SalesforceUnavailable(
+                f"Salesforce {endpoint} failed {attempt} times ({failure.reason})."
+            )
+        delay = self._policy.delay(attempt)
+        logger.info("Salesforce %s: %s; retry in %.2fs", endpoint, failure.reason, delay)
+        self._sleep(delay)
 
     def _attempt(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send once; on an expired session log in again and send once more."""

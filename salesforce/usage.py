@@ -8,6 +8,7 @@ does not cost a database write per call. Accounting never makes a Salesforce cal
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import threading
@@ -185,3 +186,4 @@ def _store_circuit(*, open_until: dt.datetime | None, reason: str) -> None:
 
 recorder = UsageRecorder()
 breaker = CircuitBreaker()
+atexit.register(recorder.flush)  # a command that ends keeps its last counts
