@@ -1,7 +1,7 @@
 """The three roles of the product, as Django groups, and the permissions each one carries.
 
 - Ops: edit the routing policy and the templates, see dashboards.
-- Managers: view dashboards and exports.
+- Managers: view dashboards and exports (dashboards check the role itself).
 - Labelers: review automated decisions.
 Superusers can do everything. Apps declare their permission codenames here so one table says who
 may do what.
@@ -30,10 +30,17 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "routing.*overriderule",
         "routing.*rep",
         "templates_app.*emailtemplate",
-        "analytics.view_dashboard",
+        "templates_app.view_templatesuggestion",
+        "routing.view_assignment",
         "flywheel.view_decision",
+        "salesforce.view_deadletter",
+        "salesforce.change_deadletter",
     ),
-    MANAGERS: ("analytics.view_dashboard", "flywheel.view_decision"),
+    MANAGERS: (
+        "flywheel.view_decision",
+        "templates_app.view_templatesuggestion",
+        "routing.view_assignment",
+    ),
     LABELERS: ("flywheel.view_decision", "flywheel.add_label", "flywheel.view_label"),
 }
 
