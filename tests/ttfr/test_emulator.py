@@ -72,11 +72,12 @@ def test_touches_created_in_the_org_set_the_lead_fields_once(org):
     )
     lead_id = lead.record_id
     at = {minutes: stamp(created + dt.timedelta(minutes=minutes)) for minutes in (3, 5, 9, 41, 70)}
-    bot = {"WhoId": lead_id, "TaskSubtype": "Email", "Status": "Completed", "CreatedDate": at[3]}
+    done = {"Status": "Completed"}
+    bot = {"WhoId": lead_id, "TaskSubtype": "Email", **done, "CompletedDateTime": at[3]}
     todo = {"WhoId": lead_id, "TaskSubtype": "Call", "Status": "Not Started", "CreatedDate": at[5]}
     inbound = {"Incoming": True, "Status": "0", "MessageDate": at[9], "FromAddress": "d@acme.test"}
     outbound = {"Incoming": False, "Status": "3", "MessageDate": at[41], "FromAddress": "l@f.demo"}
-    call = {"WhoId": lead_id, "TaskSubtype": "Call", "Status": "Completed", "CreatedDate": at[70]}
+    call = {"WhoId": lead_id, "TaskSubtype": "Call", **done, "CompletedDateTime": at[70]}
     events = [
         create(org, "Task", bot, user=INTEGRATION),
         create(org, "Task", todo),

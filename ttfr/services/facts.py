@@ -82,7 +82,14 @@ def _save(facts: list[LeadFact], *, existing: set[str], fields: list[str]) -> No
     stamp = dt.datetime.now(dt.UTC)
     for fact in old:
         fact.updated_at = stamp
-    LeadFact.objects.bulk_create(new, batch_size=BULK_BATCH)
+    # A fact created meanwhile by another worker (routing's assignment) is updated, not duplicated.
+    LeadFact.objects.bulk_create(
+        new,
+        batch_size=BULK_BATCH,
+        update_conflicts=True,
+        unique_fields=["lead_id"],
+        update_fields=fields,
+    )
     if old:
         LeadFact.objects.bulk_update(old, [*fields, "updated_at"], batch_size=BULK_BATCH)
 
