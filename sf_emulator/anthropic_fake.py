@@ -22,6 +22,8 @@ from aiohttp import web
 from sf_emulator.textgen import INTENTS, REGIONS, SEGMENTS
 
 LEAD_ID = re.compile(r"\b00Q[0-9A-Za-z]{15}\b")
+USER_ID = re.compile(r"\b005[0-9A-Za-z]{15}\b")
+KEYED_USER_ID = re.compile(r'"(\w+)":\s*"(005[0-9A-Za-z]{15})"')
 _TRUTH_KEYS = {"segment": "segment", "region": "region", "intent": "intent", "template": "intent"}
 _CHOICES = {
     "segment": (*SEGMENTS, "UNKNOWN"),
@@ -114,7 +116,7 @@ class FakeAnthropic:
     def _answer(self, *, body: dict[str, Any], malformed: bool) -> dict[str, Any]:
         prompt = _prompt_text(body)
         lead_ids = LEAD_ID.findall(prompt)
-        truth = self._truth(lead_ids)
+        truth = self._truth(lead_ids, prompt)
         self.counts["recognised" if truth else "unrecognised"] += 1
         tool = _chosen_tool(body)
         if tool is None or (malformed and self._rnd.random() < 0.3):
@@ -142,12 +144,20 @@ class FakeAnthropic:
             "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
         }
 
-    def _truth(self, lead_ids: list[str]) -> dict[str, Any] | None:
+    def _truth(self, lead_ids: list[str], prompt: str) -> dict[str, Any] | None:
+        """Truth of the first known lead id in the prompt, else of a lead the prompt quotes."""
         store = getattr(self._org, "truth", None)
+        if store is None:
+            return None
         for lead_id in lead_ids:
-            found = store.truth_for(lead_id) if store is not None else None
+            found = store.truth_for(lead_id)
             if found:
                 return found
+        for lead in reversed(list(self._org.store.rows("Lead"))):
+            if _quotes(prompt, lead.get("Company")) and _quotes(prompt, lead.get("Description")):
+                found = store.truth_for(lead["Id"])
+                if found:
+                    return found
         return None
 
     def _fill(self, *, schema: dict[str, Any], truth: dict[str, Any] | None, prompt: str) -> dict:
@@ -168,6 +178,8 @@ class FakeAnthropic:
                 filled[name] = round(self._rnd.uniform(*_confidence_range(truth, correct)), 3)
             elif any(word in lowered for word in _REASON_WORDS) and prop.get("type") == "string":
                 filled[name] = _reason(truth=truth, values=filled)
+            elif "owner" in lowered or "user" in lowered:
+                filled[name] = _user_from(prompt, prop)
             else:
                 filled[name] = self._by_type(prop)
         return filled
@@ -190,6 +202,10 @@ class FakeAnthropic:
         if prop.get("enum"):
             return self._rnd.choice(prop["enum"])
         kind = prop.get("type")
+        if isinstance(kind, list):
+            kind = None if "null" in kind else kind[0]
+        if kind is None and "type" in prop:
+            return None
         if kind in ("number", "integer"):
             low, high = prop.get("minimum", 0), prop.get("maximum", 1 if kind == "number" else 10)
             return round(self._rnd.uniform(low, high), 3) if kind == "number" else int(low)
@@ -251,6 +267,26 @@ def _chosen_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     if choice.get("type") == "tool":
         return next((tool for tool in tools if tool.get("name") == choice.get("name")), tools[0])
     return tools[0]
+
+
+def _quotes(prompt: str, value: object) -> bool:
+    """Whether the prompt contains the start of ``value``, raw or JSON-escaped (or it is empty)."""
+    if not isinstance(value, str) or not value:
+        return True
+    head = value[:60]
+    forms = (head, json.dumps(head, ensure_ascii=False)[1:-1], json.dumps(head)[1:-1])
+    return any(form in prompt for form in forms)
+
+
+def _user_from(prompt: str, prop: dict[str, Any]) -> str | None:
+    """A user the prompt offers as a candidate (not its present owner), else any user id in it,
+    else null where the schema allows it."""
+    candidates = [uid for key, uid in KEYED_USER_ID.findall(prompt) if "owner" not in key.lower()]
+    found = candidates or USER_ID.findall(prompt)
+    if found:
+        return found[0]
+    nullable = isinstance(prop.get("type"), list) and "null" in prop["type"]
+    return None if nullable else "005000000000000AAA"
 
 
 def _match(options: list[str], value: str) -> str | None:

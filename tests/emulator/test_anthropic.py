@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import Iterator
@@ -210,3 +211,68 @@ def test_bad_fault_settings_are_rejected(llm):
 
     assert response.status_code == 400
     assert "between 0 and 1" in response.json()["error"]
+
+
+def test_a_lead_quoted_without_its_id_is_still_recognised(llm, lead_truth):
+    llm.control("POST", "/__emulator__/anthropic", json={"accuracy": 1.0})
+    truth = lead_truth[0]
+    lead = llm.control("GET", f"/__emulator__/records/Lead/{truth['id']}").json()
+    quoted = {"Company": lead["Company"], "Description": lead["Description"]}
+    tool = {
+        "name": "choose_template",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "intent": {"type": "string", "enum": INTENTS},
+                "template": {"type": "string", "enum": sorted(INTENTS)},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+            "required": ["intent", "template", "confidence"],
+        },
+    }
+
+    message = client(llm).messages.create(
+        model=MODEL,
+        max_tokens=256,
+        tools=[tool],
+        tool_choice={"type": "tool", "name": "choose_template"},
+        messages=[{"role": "user", "content": "Lead:\n" + json.dumps(quoted, indent=1)}],
+    )
+
+    answer = message.content[0].input
+    assert answer["intent"] == answer["template"] == truth["intent"]
+    assert answer["confidence"] >= 0.75
+
+
+def test_nullable_and_user_properties_get_plausible_values(llm, lead_truth):
+    tool = {
+        "name": "reassign",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "owner_id": {"type": "string"},
+                "pool": {"type": ["string", "null"]},
+                "priority": {"type": "boolean"},
+            },
+            "required": ["owner_id"],
+        },
+    }
+    context = {
+        "lead_id": lead_truth[0]["id"],
+        "next_pool_member": "0055f0000000007AAA",
+        "owner_id": "0055f0000000006AAA",
+    }
+
+    message = client(llm).messages.create(
+        model=MODEL,
+        max_tokens=256,
+        tools=[tool],
+        tool_choice={"type": "tool", "name": "reassign"},
+        messages=[{"role": "user", "content": json.dumps(context, sort_keys=True)}],
+    )
+
+    assert message.content[0].input == {
+        "owner_id": "0055f0000000007AAA",
+        "pool": None,
+        "priority": False,
+    }
