@@ -44,9 +44,11 @@ OUTPUT_SCHEMA: dict = {
 }
 
 
-def lead_context(fields: Mapping, classification: Classification) -> dict:
+def lead_context(fields: Mapping, classification: Classification, *, lead_id: str = "") -> dict:
     """JSON-safe facts: the lead fields routing reads and what the rules made of them."""
     lead = {name: fields.get(name) for name in LEAD_FIELDS if fields.get(name) not in (None, "")}
+    if lead_id:
+        lead["Id"] = lead_id
     if isinstance(lead.get("Description"), str):
         lead["Description"] = lead["Description"][:_DESCRIPTION_CHARS]
     return {

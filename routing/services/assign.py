@@ -135,7 +135,7 @@ def _route_new(
             planned.append(_Planned(row))
             continue
         cls = classify(policy, lead.fields)
-        context = lead_context(lead.fields, cls)
+        context = lead_context(lead.fields, cls, lead_id=lead.lead_id)
         messages = [{"role": "system", "content": system}, user_message(context)]
         if not cls.ambiguous:
             routed = route_classified(cls, distributor)

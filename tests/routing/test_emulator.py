@@ -87,3 +87,60 @@ def test_leads_created_in_the_org_are_owned_by_the_right_pool_member(org, loaded
     assert rows[events[0].record_id].pool == "ENT EMEA"
     assert rows[events[1].record_id].pool == "SMB NA"
     assert rows[events[2].record_id].pool == "MM APAC"
+
+
+@pytest.fixture
+def llm(org, settings):
+    settings.ANTHROPIC_API_KEY = "test-key-not-secret"
+    settings.ANTHROPIC_BASE_URL = org.url
+    settings.LLM_MAX_RETRIES = 0
+    settings.LLM_TIMEOUT_SECONDS = 3
+    Rep.objects.update(
+        work_start=dt.time(0), work_end=dt.time(23, 59, 59), work_days=list(range(7))
+    )
+
+    def configure(**faults):
+        body = {"latency_ms": 5, "rate_429": 0, "rate_529": 0, "malformed_rate": 0} | faults
+        assert org.control("POST", "/__emulator__/anthropic", json=body).status_code == 200
+
+    return configure
+
+
+def _ambiguous_lead(org) -> ChangeEvent:
+    fields = {"LastName": "Doe", "OwnerId": LEAD_TRIAGE, "Company": "Vague Ltda"}
+    return _create_leads(org, [fields | {"Country": "Brasil", "Description": "about 500 staff"}])[0]
+
+
+def test_ambiguous_lead_is_validated_by_the_llm(org, loaded_policy, llm):
+    from flywheel.models import Decision
+
+    llm()
+    event = _ambiguous_lead(org)
+
+    tasks.route_leads([event.id])
+
+    row = Assignment.objects.get()
+    decision = Decision.objects.get(pk=row.decision_id)
+    assert decision.decider == "llm" and decision.policy_version == loaded_policy.version
+    assert decision.output["segment"] in ("SMB", "MM", "ENT", "UNKNOWN")
+    assert "llm says" in row.notes
+    assert row.segment == decision.output["segment"]
+    assert decision.effect["owner_written"] == row.owner_id
+    assert _owner_writes(org, event.record_id)[0]["new"] == row.owner_id
+
+
+@pytest.mark.parametrize("fault", [{"rate_529": 1.0}, {"malformed_rate": 1.0}, {"rate_429": 1.0}])
+def test_llm_failures_fall_back_to_the_triage_queue_and_say_so(org, loaded_policy, llm, fault):
+    from flywheel.models import Decision
+
+    llm(**fault)
+    event = _ambiguous_lead(org)
+
+    tasks.route_leads([event.id])
+
+    row = Assignment.objects.get()
+    decision = Decision.objects.get(pk=row.decision_id)
+    assert decision.decider == "fallback" and decision.reason.startswith("llm")
+    assert row.owner_id == LEAD_TRIAGE
+    assert "ambiguous (employee count missing), no LLM answer" in row.notes
+    assert _owner_writes(org, event.record_id) == []

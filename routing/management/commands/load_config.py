@@ -26,6 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        self.verbosity = int(options.get("verbosity", 1))
         routing_file = Path(options["routing"])
         try:
             result = policy_load_file(path=routing_file)
@@ -36,9 +37,7 @@ class Command(BaseCommand):
                 f"unchanged. Fix:\n  - {problems}"
             ) from error
         state = "published as" if result.created else "unchanged, still"
-        self.stdout.write(
-            f"Routing policy {state} version {result.policy.version} ({result.reps} reps)."
-        )
+        self._say(f"Routing policy {state} version {result.policy.version} ({result.reps} reps).")
         templates = Path(options["templates"]) if options["templates"] else None
         default = Path(settings.BASE_DIR) / "config" / "templates.json"
         if templates is not None or default.exists():
@@ -47,7 +46,7 @@ class Command(BaseCommand):
     def _templates(self, path: Path) -> None:
         loader = getattr(_templates_services(), "templates_load_file", None)
         if loader is None:
-            self.stdout.write("Templates: loader not available in this build; skipped.")
+            self._say("Templates: loader not available in this build; skipped.")
             return
         if not path.exists():
             raise CommandError(f"Templates file {path} does not exist.")
@@ -55,7 +54,11 @@ class Command(BaseCommand):
             outcome = loader(path=path)
         except (ValueError, OSError) as error:
             raise CommandError(f"The templates in {path} were not loaded: {error}") from error
-        self.stdout.write(f"Templates loaded from {path}: {outcome}")
+        self._say(f"Templates loaded from {path}: {outcome}")
+
+    def _say(self, message: str) -> None:
+        if self.verbosity > 0:
+            self.stdout.write(message)
 
 
 def _templates_services() -> object:
