@@ -48,6 +48,10 @@ class Sessions:
     def issue(self, *, user_id: str) -> Session:
         token = f"{ORG_ID[:15]}!AQ{secrets.token_urlsafe(72)}"
         now = self._clock()
+        expired = [t for t, s in self._sessions.items() if s.expires_at <= now]
+        for stale in expired:
+            del self._sessions[stale]
+        self._db.delete_sessions(expired)
         self._db.save_session(token, user_id, now.timestamp(), now.timestamp())
         return self._remember(token, user_id, now, now)
 
