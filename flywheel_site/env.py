@@ -55,7 +55,7 @@ def _sqlite_options() -> dict:
 def q_cluster(env: environ.Env, *, sync: bool = False) -> dict:
     """django-q2: ORM broker by default, Redis when REDIS_URL is set; bounded retries."""
     config: dict = {
-        "name": "flywheel",
+        "name": env.str("Q_CLUSTER_NAME", default="flywheel"),
         "workers": env.int("Q_WORKERS", default=2),
         "recycle": 500,
         "timeout": env.int("Q_TIMEOUT", default=120),
