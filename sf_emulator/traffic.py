@@ -205,11 +205,12 @@ class Activities:
         if self._org.store.get("Lead", lead_id) is None:
             return
         when = at or self._org.clock()
+        task_seed = f"{lead_id}:todo"
         task = {
             "WhoId": lead_id,
             "OwnerId": rep_id,
             "Subject": "Follow up",
-            "TaskSubtype": "Task",
+            "TaskSubtype": random.Random(task_seed).choice(("Task", "Call")),
             "Status": "Not Started",
             "ActivityDate": (when + dt.timedelta(days=2)).date().isoformat(),
             **_stamps(at),
