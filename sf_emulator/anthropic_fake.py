@@ -62,6 +62,7 @@ class FakeAnthropic:
     def reset(self) -> None:
         self.settings = LlmSettings()
         self.counts.clear()
+        self._rnd = random.Random(self._org.seed)
 
     def configure(self, body: dict[str, Any]) -> None:
         """Apply control settings; raise ValueError on an unknown key or a bad value."""

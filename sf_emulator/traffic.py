@@ -376,9 +376,13 @@ class Traffic:
         return self.status()
 
     def reset(self) -> None:
-        """Org reset: stop and forget the ground truth."""
+        """Org reset: stop, forget the ground truth and start the lead stream over."""
         self.stop()
         self._truth.clear()
+        self._state = TrafficStatus(seed=self._org.seed)
+        self._behaviour = Behaviour()
+        self._activities.behaviour = self._behaviour
+        self._factory, self._gaps = LeadFactory(seed=self._org.seed), random.Random(self._org.seed)
 
     def status(self) -> dict[str, object]:
         return {
