@@ -358,11 +358,13 @@ class EventLog:
             raise ValueError("stream faults must be a JSON object")
         if faults.get("clear"):
             self.reset_faults()
-        if "retention_hours" in faults:
-            self.retention = dt.timedelta(hours=float(faults["retention_hours"]))  # type: ignore[arg-type]
-        if "gap_next" in faults:
+        hours = cometd.number_setting(faults, "retention_hours")
+        if hours is not None:
+            self.retention = dt.timedelta(hours=hours)
+        gap_next = cometd.number_setting(faults, "gap_next")
+        if gap_next is not None:
             with self._lock:
-                self._gap_next = int(faults["gap_next"])  # type: ignore[call-overload]
+                self._gap_next = max(0, int(gap_next))
         gap = faults.get("gap")
         if isinstance(gap, Mapping):
             self.emit_gap(

@@ -131,13 +131,13 @@ class Broker:
 
     def apply_faults(self, faults: Mapping[str, object]) -> None:
         settings = self.settings
-        if "advice_timeout_ms" in faults:
-            timeout = int(faults["advice_timeout_ms"])  # type: ignore[call-overload]
+        timeout = number_setting(faults, "advice_timeout_ms")
+        if timeout is not None:
             if timeout <= 0:
                 raise ValueError("advice_timeout_ms must be positive")
-            settings.timeout_ms = timeout
-        if "duplicate_rate" in faults:
-            rate = float(faults["duplicate_rate"])  # type: ignore[arg-type]
+            settings.timeout_ms = int(timeout)
+        rate = number_setting(faults, "duplicate_rate")
+        if rate is not None:
             if not 0.0 <= rate <= 1.0:
                 raise ValueError("duplicate_rate must be between 0 and 1")
             settings.duplicate_rate = rate
@@ -196,7 +196,9 @@ class Broker:
         if connect is not None:
             replies.extend(await self._connect(connect, request))
         response = _json(replies)
-        if any(isinstance(m, dict) and m.get("channel") == HANDSHAKE for m in messages):
+        if any(
+            isinstance(r, dict) and r["channel"] == HANDSHAKE and r["successful"] for r in replies
+        ):
             response.set_cookie(COOKIE, secrets.token_urlsafe(16), path="/", secure=True)
         return response
 
@@ -332,6 +334,19 @@ class Broker:
         for client_id, session in list(self._sessions.items()):
             if session.holding == 0 and session.last_seen < cutoff:
                 del self._sessions[client_id]
+
+
+def number_setting(faults: Mapping[str, object], name: str) -> float | None:
+    """The number given for ``name`` in a faults request (None when absent), or ValueError."""
+    if name not in faults:
+        return None
+    value = faults[name]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} must be a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
 
 
 def _success(message: dict, session: ClientSession, **extra: object) -> dict:

@@ -219,6 +219,8 @@ def test_stream_faults_ride_along_the_faults_endpoint_and_stats_count_events(
 
     assert stream(org)["paused"] is True
     assert org.control("GET", "/__emulator__/stats").json()["events_published"] >= 1
+    for bad in ({"duplicate_rate": 2}, {"gap_next": "soon"}, {"gap": {"record_ids": ["x"]}}):
+        assert org.control("POST", "/__emulator__/stream", json=bad).status_code == 400
 
 
 def test_replay_survives_an_emulator_restart(tmp_path: Path):
