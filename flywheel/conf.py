@@ -7,13 +7,17 @@ from decimal import Decimal
 from django.conf import settings
 
 # US dollars per million tokens (input, output). Override with the LLM_PRICES setting.
+DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "claude-sonnet-5-5": {"input": 2.0, "output": 10.0},
+    "claude-sonnet-5": {"input": 2.0, "output": 10.0},
+    "claude-opus-5-5": {"input": 4.0, "output": 20.0},
+    "claude-opus-5": {"input": 5.0, "output": 25.0},
+    "claude-haiku-5-5": {"input": 0.1, "output": 0.5},
+    "claude-sonnet-4-6": {"input": 3.0, "output": 15.0},
     "claude-sonnet-4-5": {"input": 3.0, "output": 15.0},
-    "claude-sonnet-4-0": {"input": 3.0, "output": 15.0},
-    "claude-sonnet-4-20250514": {"input": 3.0, "output": 15.0},
-    "claude-opus-4-1": {"input": 15.0, "output": 75.0},
+    "claude-opus-4-5": {"input": 5.0, "output": 25.0},
     "claude-haiku-4-5": {"input": 1.0, "output": 5.0},
-    "claude-3-5-haiku-latest": {"input": 0.8, "output": 4.0},
 }
 
 
@@ -30,7 +34,7 @@ def ca_bundle() -> str:
 
 
 def llm_model() -> str:
-    return getattr(settings, "LLM_MODEL", "") or "claude-sonnet-4-5"
+    return getattr(settings, "LLM_MODEL", "") or DEFAULT_MODEL
 
 
 def llm_timeout() -> float:

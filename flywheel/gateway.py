@@ -17,7 +17,7 @@ from flywheel.choices import Decider, DecisionStatus
 from flywheel.deciders import ModelDecider, decider_for
 from flywheel.llm import LlmFailure, llm_decide
 from flywheel.models import Decision
-from flywheel.redaction import secrets_scrub
+from flywheel.redaction import api_key_strip, secrets_scrub
 from flywheel.schema import schema_errors
 
 
@@ -145,11 +145,13 @@ def _decision_build(
         failure = _apply_rules(decision, rules=rules, context=context)
         if failure is not None:
             decision.latency_ms = _since(started)
-            decision.conversation = {"messages": list(messages)}
+            decision.conversation = api_key_strip({"messages": list(messages)})
             return decision, failure
     decision.latency_ms = max(decision.latency_ms, _since(started))
+    decision.output = api_key_strip(decision.output)
     assistant = {"role": "assistant", "content": json.dumps(decision.output, ensure_ascii=False)}
-    decision.conversation = {"messages": [*messages, assistant]}
+    decision.conversation = api_key_strip({"messages": [*messages, assistant]})
+    decision.context = api_key_strip(context)
     return decision, None
 
 

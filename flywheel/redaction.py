@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from flywheel import conf
 from flywheel_site.logging import MASK, redact
@@ -18,6 +20,15 @@ def secrets_scrub(text: str) -> str:
     if key and key in text:
         text = text.replace(key, MASK)
     return redact(text)
+
+
+def api_key_strip(value: Any) -> Any:
+    """``value`` (any JSON-safe data) with every occurrence of the configured API key masked."""
+    key = conf.api_key()
+    if not key:
+        return value
+    text = json.dumps(value, ensure_ascii=False)
+    return json.loads(text.replace(key, MASK)) if key in text else value
 
 
 def pii_redact(text: str) -> str:
