@@ -1,19 +1,30 @@
-"""Route new leads exactly once: claim them in the ledger, decide, write owners in batches."""
+"""Route new leads exactly once.
+
+Per batch of change events: decide every unrouted lead in memory (rules; the LLM only for
+ambiguous leads), then in one transaction re-check the ledger, record the decisions and insert one
+``Assignment`` per lead (``lead_id`` is unique, so a lead is never routed twice), then write the
+owners to Salesforce 200 leads per call. Writes that fail stay FAILED in the ledger and the task
+raises, so django-q2's retry writes them (never decides them again).
+
+Leads created already owned by a rep (an active or inactive ``Rep``, not the integration user)
+are respected: the ledger notes them and nothing is written. Leads owned by a queue, the
+integration user or any other user (web-to-lead, imports) are routed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
+from flywheel.gateway import DecisionResult
 from routing import conf
 from routing.choices import AssignmentStatus
 from routing.decisions import Case, decision_validate, decisions_record
-from routing.engine.classify import classify
+from routing.engine.classify import Classification, classify
 from routing.engine.distribute import Distributor
 from routing.engine.policy import CompiledPolicy, compiled_cached
 from routing.engine.route import (
@@ -33,8 +44,8 @@ from routing.selectors import (
 )
 from routing.services.writes import owners_write
 
-logger = logging.getLogger(__name__)
-ROUTABLE_CHANGES = frozenset({"CREATE", "UNDELETE", "GAP_CREATE", "GAP_UNDELETE"})
+# GAP_* rows carry no fields; the listener refetches those records as "reconcile" rows.
+ROUTABLE_CHANGES = frozenset({"CREATE", "UNDELETE"})
 LLM_DECIDERS = frozenset({"llm", "model"})
 
 
@@ -141,19 +152,27 @@ def _route_new(
             routed = route_classified(cls, distributor)
             planned.append(_Planned(row, routed, _case(lead, context, messages, routed)))
             continue
-        fallback = route_ambiguous_fallback(cls, distributor)
-        result = decision_validate(
-            case=_case(lead, context, messages, fallback), policy_version=policy.version
-        )
-        routed = fallback
-        if result.decided_by in LLM_DECIDERS:
-            routed = route_from_answer(
-                cls, result.output, distributor, decided_by=result.decided_by
-            )
+        routed, result = _validate(lead, cls, context, messages, distributor)
         _apply(row, routed, result.decision_id, policy.version)
         report.by_decider[result.decided_by] = report.by_decider.get(result.decided_by, 0) + 1
         planned.append(_Planned(row))
     return _commit(planned=planned, distributor=distributor, report=report)
+
+
+def _validate(
+    lead: LeadIn, cls: Classification, context: dict, messages: list[dict], distributor: Distributor
+) -> tuple[Routed, DecisionResult]:
+    """An ambiguous lead: the LLM (or a local model) answers, else the fallback queue. Runs
+    outside any transaction; if another worker routes the lead meanwhile, this decision stays
+    unused (never a second assignment)."""
+    fallback = route_ambiguous_fallback(cls, distributor)
+    result = decision_validate(
+        case=_case(lead, context, messages, fallback), policy_version=distributor.policy.version
+    )
+    if result.decided_by not in LLM_DECIDERS:
+        return fallback, result
+    answer = route_from_answer(cls, result.output, distributor, decided_by=result.decided_by)
+    return answer, result
 
 
 @transaction.atomic
