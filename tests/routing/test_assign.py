@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from flywheel.models import Decision
 from routing import tasks
 from routing.choices import AssignmentStatus
 from routing.models import Assignment, Rep
@@ -61,7 +62,12 @@ def test_new_leads_get_an_owner_in_one_batched_write(loaded_policy):
     assert client.written[events[0].record_id] == first.owner_id == first.current_owner_id
     assert first.notes.startswith("ENT because 1,250 employees; EMEA because 'Deutschland' = DE")
     assert first.policy_version == loaded_policy.version
-    assert len({a.decision_id for a in rows.values()}) == 3
+    decisions = Decision.objects.filter(workload="routing")
+    assert sorted(decisions.values_list("subject_id", flat=True)) == sorted(rows)
+    decision = decisions.get(pk=first.decision_id)
+    assert decision.effect["owner_written"] == first.owner_id
+    assert decision.output["segment"] == "ENT" and decision.decider == "rules"
+    assert decision.policy_version == loaded_policy.version
 
 
 def test_redelivered_event_does_not_reassign_lead(loaded_policy):
@@ -76,6 +82,7 @@ def test_redelivered_event_does_not_reassign_lead(loaded_policy):
     assert len(client.calls) == 1
     assert report.already_routed == 1 and report.decided == 0
     assert Assignment.objects.get().decision_id == decision
+    assert Decision.objects.count() == 1
 
 
 def test_lead_created_by_a_rep_keeps_its_owner(loaded_policy):
@@ -192,10 +199,10 @@ def test_route_leads_task_reads_the_inbox(loaded_policy, monkeypatch):
 
 
 @pytest.fixture
-def labels(monkeypatch):
-    recorded = []
-    monkeypatch.setattr("flywheel.services.label_record", lambda **kwargs: recorded.append(kwargs))
-    return recorded
+def labels():
+    from flywheel.models import Label
+
+    return Label.objects.order_by("id")
 
 
 def test_human_reassignment_becomes_an_implicit_label(loaded_policy, labels):
@@ -211,10 +218,10 @@ def test_human_reassignment_becomes_an_implicit_label(loaded_policy, labels):
     assert row.status == AssignmentStatus.OVERRIDDEN
     assert (row.current_owner_id, row.overridden_by) == (REP_EMEA, REP_NA)
     assert f"from {routed.owner_id} to {REP_EMEA}" in row.notes
-    assert len(labels) == 1
-    assert labels[0]["decision_id"] == routed.decision_id
-    assert labels[0]["verdict"] == "incorrect" and labels[0]["source"] == "implicit"
-    assert labels[0]["corrected_output"]["owner_id"] == REP_EMEA
+    label = labels.get()
+    assert label.decision_id == routed.decision_id
+    assert (label.verdict, label.source) == ("incorrect", "implicit")
+    assert label.corrected_output["owner_id"] == REP_EMEA
     counts = open_lead_counts(since=WORKDAY - dt.timedelta(days=1))
     assert counts.get(REP_EMEA) == 1 and routed.owner_id not in counts
 
@@ -225,7 +232,7 @@ def test_owner_change_by_the_integration_user_is_not_a_label(loaded_policy, labe
 
     owner_changes_record(events=[lead_event("UPDATE", lead_id=created.record_id, OwnerId=REP_EMEA)])
 
-    assert labels == [] and Assignment.objects.get().status == AssignmentStatus.WRITTEN
+    assert not labels.exists() and Assignment.objects.get().status == AssignmentStatus.WRITTEN
 
 
 def test_human_reassignment_before_the_write_wins(loaded_policy, labels):
