@@ -37,6 +37,7 @@ from routing.services.policy import (
     PolicyImmutable,
     PolicyInvalid,
     policy_draft_create,
+    policy_errors,
     policy_publish,
     policy_rollback,
     policy_snapshot_build,
@@ -162,7 +163,13 @@ class RoutingPolicyAdmin(DraftOnlyMixin, admin.ModelAdmin):
         days = max(1, min(int(request.GET.get("days") or 7), 90))
         now = timezone.now()
         leads = recent_lead_fields(since=now - dt.timedelta(days=days))
-        compiled = compile_snapshot(policy.snapshot or {**policy_snapshot_build(policy=policy)})
+        if not policy.is_published:
+            problems = policy_errors(policy=policy)
+            if problems:
+                for problem in problems:
+                    self.message_user(request, f"Cannot simulate: {problem}", messages.ERROR)
+                return redirect("admin:routing_routingpolicy_change", policy.pk)
+        compiled = compile_snapshot(policy.snapshot or policy_snapshot_build(policy=policy))
         reps = rep_hours_map()
         after = leads_simulate(leads=leads, policy=compiled, reps=reps, open_leads={}, now=now)
         if request.GET.get("format") == "csv":

@@ -138,3 +138,15 @@ def test_assignment_ledger_is_read_only(admin_client, loaded_policy, django_asse
 
     assert response.status_code == 200
     assert admin_client.get(reverse("admin:routing_assignment_add")).status_code == 403
+
+
+def test_simulating_an_invalid_draft_shows_why_instead(ops_client, loaded_policy):
+    draft = policy_draft_create(source=loaded_policy)
+    draft.overrides.update(set_pool="Nowhere")
+    url = reverse("admin:routing_policy_simulate", args=[draft.pk])
+
+    response = ops_client.get(url, follow=True)
+
+    assert "Cannot simulate: Rule &#x27;Priority industries&#x27; sends leads to pool" in (
+        response.content.decode()
+    )
