@@ -120,15 +120,17 @@ class FakeAnthropic:
         truth = self._truth(lead_ids, prompt)
         self.counts["recognised" if truth else "unrecognised"] += 1
         tool = _chosen_tool(body)
-        if tool is None or (malformed and self._rnd.random() < 0.3):
-            text = _text_answer(truth)
-            content: list[dict[str, Any]] = [{"type": "text", "text": text}]
-            stop_reason, output = "end_turn", text
-        else:
+        filled: dict[str, Any] | None = None
+        if tool is not None:
             schema = tool.get("input_schema") or {}
             filled = self._fill(schema=schema, truth=truth, prompt=prompt)
             if malformed:
                 filled = self._break(schema=schema, filled=filled)
+        if tool is None or filled is None:
+            text = _text_answer(truth)
+            content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+            stop_reason, output = "end_turn", text
+        else:
             tool_id = f"toolu_{secrets.token_hex(12)}"
             content = [{"type": "tool_use", "id": tool_id, "name": tool["name"], "input": filled}]
             stop_reason, output = "tool_use", json.dumps(filled)
@@ -218,14 +220,20 @@ class FakeAnthropic:
             return self._fill(schema=prop, truth=None, prompt="")
         return "n/a"
 
-    def _break(self, *, schema: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
-        """Output that violates the schema: a required property missing or a value out of range."""
-        broken = dict(filled)
-        required = [name for name in schema.get("required") or [] if name in broken]
-        if required and self._rnd.random() < 0.5:
+    def _break(self, *, schema: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any] | None:
+        """Output that violates the schema: a required property missing, a value outside its
+        enum or type, or (None) no tool call at all."""
+        properties = schema.get("properties") or {}
+        required = [name for name in schema.get("required") or [] if name in filled]
+        strict = [name for name in filled if _rejects_text(properties.get(name) or {})]
+        ways = ["no_tool", *(["drop"] if required else []), *(["bad_value"] if strict else [])]
+        way, broken = self._rnd.choice(ways), dict(filled)
+        if way == "no_tool":
+            return None
+        if way == "drop":
             broken.pop(self._rnd.choice(required))
-        elif broken:
-            broken[self._rnd.choice(sorted(broken))] = "???"
+        else:
+            broken[self._rnd.choice(strict)] = "???"
         return broken
 
 
@@ -268,6 +276,13 @@ def _chosen_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     if choice.get("type") == "tool":
         return next((tool for tool in tools if tool.get("name") == choice.get("name")), tools[0])
     return tools[0]
+
+
+def _rejects_text(prop: dict[str, Any]) -> bool:
+    """Whether an arbitrary string such as "???" breaks this property."""
+    kind = prop.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return bool(prop.get("enum")) or (kind is not None and "string" not in kinds)
 
 
 def _quotes(prompt: str, value: object) -> bool:

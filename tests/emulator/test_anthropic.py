@@ -185,7 +185,7 @@ def test_malformed_fault_breaks_the_schema_or_drops_the_tool_call(llm, lead_trut
     llm.control("POST", "/__emulator__/anthropic", json={"malformed_rate": 1.0})
     sdk = client(llm)
 
-    for _ in range(6):
+    for _ in range(12):
         message = classify(sdk, lead_truth[0]["id"])
         tool_calls = [block for block in message.content if block.type == "tool_use"]
         assert not tool_calls or schema_errors(TOOL["input_schema"], tool_calls[0].input)
