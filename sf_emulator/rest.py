@@ -56,8 +56,8 @@ def endpoint_group(path: str) -> str:
     parts = [part for part in match["rest"].split("/") if part]
     if not parts:
         return "other"
-    if parts[0] == "sobjects" and (len(parts) == 1 or parts[-1] == "describe" or len(parts) == 2):
-        return "describe" if len(parts) != 2 else "sobjects"
+    if parts[0] == "sobjects" and (len(parts) == 1 or parts[-1] == "describe"):
+        return "describe"
     return _GROUPS.get(parts[0], "other")
 
 
