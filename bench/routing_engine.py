@@ -165,6 +165,9 @@ def main() -> None:
             _create_in_org(org, events)
             before = org.control("GET", "/__emulator__/stats").json()["by_endpoint"]
         else:
+            from django.conf import settings
+
+            settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
             client = _CountingClient()
             salesforce.client.get_client = lambda workload: client
         batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]

@@ -6,10 +6,14 @@ from django.conf import settings
 
 
 def integration_user_id() -> str:
-    """The Salesforce user the app writes as; its owner changes are not human overrides."""
-    return getattr(settings, "SF_INTEGRATION_USER_ID", "") or getattr(
-        settings, "ROUTING_INTEGRATION_USER_ID", "0055f000000001cAAA"
-    )
+    """The Salesforce user the app writes as (its owner changes are not human overrides):
+    ROUTING_INTEGRATION_USER_ID when set, else the user of the app's login (cached token)."""
+    configured = getattr(settings, "ROUTING_INTEGRATION_USER_ID", "")
+    if configured:
+        return configured
+    from salesforce import auth
+
+    return auth.get_token().user_id
 
 
 def capacity_window_days() -> int:

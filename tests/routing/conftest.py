@@ -43,3 +43,9 @@ def make_distributor(
         ids = {m.user_id for p in policy.pools_by_name.values() for m in p.members}
         reps = {user_id: always_available() for user_id in ids}
     return Distributor(policy=policy, reps=reps, open_leads=open_leads or {}, cursors={}, now=now)
+
+
+@pytest.fixture(autouse=True)
+def _integration_user(settings) -> None:
+    """The emulator's seeded integration user (a real deployment reads it from its login)."""
+    settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
