@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -266,6 +266,7 @@ class RepAdmin(admin.ModelAdmin):
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = (
         "lead_id",
+        "decision",
         "status",
         "segment",
         "region",
@@ -280,6 +281,16 @@ class AssignmentAdmin(admin.ModelAdmin):
     search_fields = ("lead_id", "owner_id", "current_owner_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    @admin.display(description="Decision")
+    def decision(self, obj: Assignment) -> str:
+        if obj.decision_id is None:
+            return "-"
+        try:
+            url = reverse("admin:flywheel_decision_change", args=[obj.decision_id])
+        except NoReverseMatch:  # the flywheel admin does not list decisions
+            return f"#{obj.decision_id}"
+        return format_html('<a href="{}">#{}</a>', url, obj.decision_id)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from flywheel_site.roles import roles_sync
-from routing.models import RoutingPolicy, SegmentRule
+from routing.models import Assignment, RoutingPolicy, SegmentRule
 from routing.services.policy import policy_draft_create
 from salesforce.models import ChangeEvent
 
@@ -133,10 +133,15 @@ def test_pool_page_of_a_draft_offers_its_members_for_editing(ops_client, loaded_
 
 
 def test_assignment_ledger_is_read_only(admin_client, loaded_policy, django_assert_max_num_queries):
+    Assignment.objects.create(
+        lead_id="00Q5f000003aaaaAAA", decision_id=123, status="written", owner_id="005x"
+    )
+
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("admin:routing_assignment_changelist"))
 
     assert response.status_code == 200
+    assert b"#123" in response.content
     assert admin_client.get(reverse("admin:routing_assignment_add")).status_code == 403
 
 
