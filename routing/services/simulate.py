@@ -64,6 +64,13 @@ def leads_simulate(
 
 
 @dataclass(frozen=True)
+class LeadChange:
+    lead: str
+    segment: tuple[str, str]
+    owner: tuple[str, str]
+
+
+@dataclass(frozen=True)
 class Comparison:
     total: int
     owner_changed: int
@@ -71,13 +78,23 @@ class Comparison:
     region_changed: int
     load_before: dict[str, int]
     load_after: dict[str, int]
+    changes: list[LeadChange]
 
-    def lines(self, *, before: str, after: str, label: object) -> list[str]:
+    def lines(self, *, before: str, after: str, label: object, limit: int = 50) -> list[str]:
         lines = [
             f"{self.total} leads: owner changes for {self.owner_changed}, segment for "
             f"{self.segment_changed}, region for {self.region_changed} ({before} → {after}).",
-            f"Load per owner ({before} → {after}):",
         ]
+        for change in self.changes[:limit]:
+            parts = []
+            if change.segment[0] != change.segment[1]:
+                parts.append(f"segment {change.segment[0]} → {change.segment[1]}")
+            if change.owner[0] != change.owner[1]:
+                parts.append(f"owner {label(change.owner[0])} → {label(change.owner[1])}")
+            lines.append(f"  {change.lead}: {', '.join(parts)}")
+        if len(self.changes) > limit:
+            lines.append(f"  … and {len(self.changes) - limit} more")
+        lines.append(f"Load per owner ({before} → {after}):")
         owners = sorted(set(self.load_before) | set(self.load_after), key=label)
         for owner in owners:
             was, now = self.load_before.get(owner, 0), self.load_after.get(owner, 0)
@@ -87,6 +104,16 @@ class Comparison:
 
 def runs_compare(*, before: list[SimulatedLead], after: list[SimulatedLead]) -> Comparison:
     pairs = list(zip(before, after, strict=True))
+    changes = [
+        LeadChange(
+            lead=str(b.fields.get("Id") or f"row {number}"),
+            segment=(a.routed.classification.segment, b.routed.classification.segment),
+            owner=(a.routed.owner_id, b.routed.owner_id),
+        )
+        for number, (a, b) in enumerate(pairs, start=1)
+        if a.routed.owner_id != b.routed.owner_id
+        or a.routed.classification.segment != b.routed.classification.segment
+    ]
     return Comparison(
         total=len(pairs),
         owner_changed=sum(a.routed.owner_id != b.routed.owner_id for a, b in pairs),
@@ -98,6 +125,7 @@ def runs_compare(*, before: list[SimulatedLead], after: list[SimulatedLead]) -> 
         ),
         load_before=dict(Counter(s.routed.owner_id for s in before)),
         load_after=dict(Counter(s.routed.owner_id for s in after)),
+        changes=changes,
     )
 
 

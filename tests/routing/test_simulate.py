@@ -105,6 +105,7 @@ def test_compare_to_prints_owner_and_segment_changes_and_load(loaded_policy, tmp
     _, out = _run(tmp_path, "--policy-version", "2", "--compare-to", "1")
 
     assert "5 leads: owner changes for 1, segment for 1, region for 0 (v1 → v2)." in out
+    assert "  00Q5f000001aaaaAAA: segment ENT → MM, owner " in out
     assert "Load per owner (v1 → v2):" in out
 
 
