@@ -43,6 +43,7 @@ from routing.services.policy import (
     policy_snapshot_build,
 )
 from routing.services.simulate import leads_simulate, runs_compare, simulation_csv
+from routing.services.writes import owners_retry
 
 SIMULATION_COLUMNS = ["Id", "Company", "NumberOfEmployees", "Country", "Industry", "LeadSource"]
 
@@ -281,6 +282,18 @@ class AssignmentAdmin(admin.ModelAdmin):
     search_fields = ("lead_id", "owner_id", "current_owner_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ("retry_write",)
+
+    @admin.action(description="Retry the owner write of the selected failed leads")
+    def retry_write(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from salesforce.client import get_client
+
+        lead_ids = list(queryset.filter(status="failed").values_list("lead_id", flat=True))
+        written = owners_retry(
+            lead_ids=lead_ids, client=get_client(workload="routing"), now=timezone.now()
+        )
+        level = messages.SUCCESS if written == len(lead_ids) else messages.WARNING
+        self.message_user(request, f"{written} of {len(lead_ids)} owner(s) written.", level)
 
     @admin.display(description="Decision")
     def decision(self, obj: Assignment) -> str:

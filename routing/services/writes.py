@@ -100,3 +100,13 @@ def _give_up(row: Assignment) -> None:
         f"{row.attempts} attempts: {row.last_error[:500]}",
         payload={"lead_id": row.lead_id, "owner_id": row.owner_id, "decision_id": row.decision_id},
     )
+
+
+def owners_retry(*, lead_ids: Sequence[str], client: object, now: dt.datetime) -> int:
+    """Operator retry of FAILED owner writes (also after the automatic retries ran out);
+    returns how many were written."""
+    rows = list(
+        Assignment.objects.filter(lead_id__in=list(lead_ids), status=AssignmentStatus.FAILED)
+    )
+    failed = owners_write(assignments=rows, client=client, now=now)
+    return len(rows) - len(failed)

@@ -155,3 +155,24 @@ def test_simulating_an_invalid_draft_shows_why_instead(ops_client, loaded_policy
     assert "Cannot simulate: Rule &#x27;Priority industries&#x27; sends leads to pool" in (
         response.content.decode()
     )
+
+
+def test_operator_can_retry_failed_owner_writes(admin_client, loaded_policy, monkeypatch):
+    from tests.routing.fakes import FakeClient
+
+    client = FakeClient()
+    monkeypatch.setattr("salesforce.client.get_client", lambda workload: client)
+    failed = Assignment.objects.create(
+        lead_id="00Q5f000003aaabAAA", status="failed", owner_id="0055f0000000001AAA", attempts=5
+    )
+
+    response = admin_client.post(
+        reverse("admin:routing_assignment_changelist"),
+        {"action": "retry_write", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+
+    assert "1 of 1 owner(s) written." in response.content.decode()
+    assert client.written == {failed.lead_id: failed.owner_id}
+    failed.refresh_from_db()
+    assert failed.status == "written" and failed.attempts == 6
