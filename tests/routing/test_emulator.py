@@ -144,3 +144,57 @@ def test_llm_failures_fall_back_to_the_triage_queue_and_say_so(org, loaded_polic
     assert row.owner_id == LEAD_TRIAGE
     assert "ambiguous (employee count missing), no LLM answer" in row.notes
     assert _owner_writes(org, event.record_id) == []
+
+
+def test_a_reps_reassignment_in_the_org_becomes_an_implicit_label(org, loaded_policy):
+    from flywheel.models import Label
+
+    Rep.objects.update(
+        work_start=dt.time(0), work_end=dt.time(23, 59, 59), work_days=list(range(7))
+    )
+    event = _create_leads(
+        org,
+        [
+            {
+                "LastName": "Doe",
+                "OwnerId": LEAD_TRIAGE,
+                "Company": "Acme",
+                "NumberOfEmployees": 12,
+                "Country": "USA",
+            }
+        ],
+    )[0]
+    tasks.route_leads([event.id])
+    routed = Assignment.objects.get()
+    colleague = (
+        "0055f0000000002AAA" if routed.owner_id != "0055f0000000002AAA" else "0055f0000000004AAA"
+    )
+    org.control(
+        "PATCH",
+        f"/__emulator__/records/Lead/{event.record_id}",
+        json={"OwnerId": colleague, "_user_id": routed.owner_id},
+    )
+    change = ChangeEvent.objects.create(
+        entity="Lead",
+        change_type="UPDATE",
+        record_id=event.record_id,
+        fields={"OwnerId": colleague},
+        changed_fields=["OwnerId"],
+        commit_timestamp=timezone.now(),
+        commit_user=routed.owner_id,
+    )
+
+    tasks.record_owner_changes([change.id])
+
+    label = Label.objects.get()
+    assert (label.decision_id, label.verdict, label.source) == (
+        routed.decision_id,
+        "incorrect",
+        "implicit",
+    )
+    assert label.corrected_output["owner_id"] == colleague
+    assert Assignment.objects.get().current_owner_id == colleague
+    assert [w["user_id"] for w in _owner_writes(org, event.record_id)] == [
+        INTEGRATION,
+        routed.owner_id,
+    ]
