@@ -134,3 +134,14 @@ def test_answered_lead_never_breaches(org, gateway):
     LeadFact.objects.filter(lead_id=LEAD_A).update(first_response_at=T0 + dt.timedelta(minutes=5))
     assert check(org, 300) == []
     assert org.updates == []
+
+
+@override_settings(TTFR_SLA_ACTIONS=["reassign"])
+def test_reassignment_is_logged_as_a_flywheel_decision_with_its_effect(org):
+    from flywheel.models import Decision
+
+    check(org, 90)
+    decision = Decision.objects.get(workload="sla", subject_id=LEAD_A)
+    assert decision.output["owner_id"] == REP_2
+    assert decision.effect == {"owner_written": REP_2}
+    assert SlaBreach.objects.get().decision_id == decision.id
