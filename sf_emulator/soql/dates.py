@@ -55,7 +55,9 @@ def date_range(literal: RelativeDate, *, now: dt.datetime) -> Range:
     name = literal.name
     if name.endswith("_HOURS"):
         hours = dt.timedelta(hours=n)
-        return (now - hours, now) if name.startswith("LAST") else (now, now + hours)
+        # "The last n hours" includes the current instant: the range ends just after it.
+        after_now = now + dt.timedelta(microseconds=1)
+        return (now - hours, after_now) if name.startswith("LAST") else (now, now + hours)
     today = _midnight(now.date())
     if name.endswith("DAYS") or name in ("YESTERDAY", "TODAY", "TOMORROW", "N_DAYS_AGO"):
         return _days(name, n, today)
