@@ -42,6 +42,20 @@ RELATIVE_DATES: dict[str, bool] = {
     "LAST_N_YEARS": True,
     "NEXT_N_YEARS": True,
     "N_YEARS_AGO": True,
+    "N_QUARTERS_AGO": True,
+    # The emulated org's fiscal year is the calendar year (Salesforce's default).
+    "THIS_FISCAL_QUARTER": False,
+    "LAST_FISCAL_QUARTER": False,
+    "NEXT_FISCAL_QUARTER": False,
+    "THIS_FISCAL_YEAR": False,
+    "LAST_FISCAL_YEAR": False,
+    "NEXT_FISCAL_YEAR": False,
+    "LAST_N_FISCAL_QUARTERS": True,
+    "NEXT_N_FISCAL_QUARTERS": True,
+    "N_FISCAL_QUARTERS_AGO": True,
+    "LAST_N_FISCAL_YEARS": True,
+    "NEXT_N_FISCAL_YEARS": True,
+    "N_FISCAL_YEARS_AGO": True,
 }
 Range = tuple[dt.datetime, dt.datetime]
 Step = Callable[[dt.datetime, int], dt.datetime]
@@ -52,7 +66,7 @@ def date_range(literal: RelativeDate, *, now: dt.datetime) -> Range:
     """``[start, end)`` in UTC that ``literal`` covers at ``now`` (weeks start on Sunday)."""
     now = now.astimezone(dt.UTC)
     n = literal.n or 0
-    name = literal.name
+    name = literal.name.replace("FISCAL_", "")
     if name.endswith("_HOURS"):
         hours = dt.timedelta(hours=n)
         # "The last n hours" includes the current instant: the range ends just after it.

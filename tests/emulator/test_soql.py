@@ -500,3 +500,31 @@ def test_string_escapes_reach_the_value() -> None:
     query = parse("SELECT Id FROM Lead WHERE Description != 'a\\'b\\\"c\\\\d\\ne\\tf'")
 
     assert query.where.value.value == "a'b\"c\\d\ne\tf"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("literal", "start", "end"),
+    [
+        ("THIS_QUARTER", dt.date(2024, 4, 1), dt.date(2024, 7, 1)),
+        ("LAST_FISCAL_QUARTER", dt.date(2024, 1, 1), dt.date(2024, 4, 1)),
+        ("NEXT_YEAR", dt.date(2025, 1, 1), dt.date(2026, 1, 1)),
+        ("LAST_N_MONTHS:2", dt.date(2024, 4, 1), dt.date(2024, 6, 1)),
+        ("NEXT_N_WEEKS:1", dt.date(2024, 6, 16), dt.date(2024, 6, 23)),
+        ("N_MONTHS_AGO:12", dt.date(2023, 6, 1), dt.date(2023, 7, 1)),
+        ("LAST_90_DAYS", dt.date(2024, 3, 17), dt.date(2024, 6, 16)),
+    ],
+)
+def test_calendar_date_literals_cover_their_span(
+    literal: str, start: dt.date, end: dt.date
+) -> None:
+    def created_on(day: dt.date) -> int:
+        org = FakeOrg()
+        moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        org.tables["Lead"][org.leads[0]]["CreatedDate"] = moment
+        soql = f"SELECT COUNT() FROM Lead WHERE Id = '{org.leads[0]}' AND CreatedDate = {literal}"
+        return execute(soql, org, now=NOW).total_size
+
+    assert created_on(start) == 1
+    assert created_on(end - DAY) == 1
+    assert created_on(start - DAY) == 0
+    assert created_on(end) == 0
