@@ -112,22 +112,27 @@ def _temporal(text: str, pos: int, match: re.Match[str]) -> Token:
         day = dt.date.fromisoformat(match["date"])
         if not match["time"]:
             return Token("date", literal, pos, day)
-        if not match["zone"]:
-            raise ValueError
-        clock = dt.time.fromisoformat(match["time"])
-    except ValueError:
+        return Token("datetime", literal, pos, _moment(day, match))
+    except (ValueError, OverflowError):
         raise malformed(
             f"line 1:{pos} no viable alternative at character '{literal}'", text=text, pos=pos
         ) from None
-    micros = int(((match["fraction"] or ".0")[1:] + "000000")[:6])
+
+
+def _moment(day: dt.date, match: re.Match[str]) -> dt.datetime:
+    """The UTC instant of a datetime literal; ValueError or OverflowError when there is none."""
     zone = match["zone"]
+    if not zone:
+        raise ValueError("a datetime literal needs a time zone")
+    clock = dt.time.fromisoformat(match["time"])
+    micros = int(((match["fraction"] or ".0")[1:] + "000000")[:6])
     offset = dt.timedelta(0)
     if zone != "Z":
         digits = zone[1:].replace(":", "")
         offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         offset = -offset if zone[0] == "-" else offset
-    moment = dt.datetime.combine(day, clock, tzinfo=dt.timezone(offset)).replace(microsecond=micros)
-    return Token("datetime", literal, pos, moment.astimezone(dt.UTC))
+    local = dt.datetime.combine(day, clock, tzinfo=dt.timezone(offset))
+    return local.replace(microsecond=micros).astimezone(dt.UTC)
 
 
 def _string(text: str, pos: int) -> Token:

@@ -33,8 +33,8 @@ def normalise(field: BoundField, value: object) -> object:
     kind = field.info.type
     if kind in TEXT_TYPES and isinstance(value, str):
         return value.lower()
-    if kind in ID_TYPES and isinstance(value, str) and is_valid_id(value):
-        return to_18(value)
+    if kind in ID_TYPES and isinstance(value, str) and len(value) == 15 and is_valid_id(value):
+        return to_18(value)  # stored ids are 18 characters already
     return value
 
 
@@ -66,7 +66,12 @@ def literal(
     _require(value.kind in (kind, "relative"), field, kind, quoted=False, text=text, value=value)
     if value.kind != "relative":
         return value.value
-    start, end = date_range(value.value, now=now)  # type: ignore[arg-type]
+    try:
+        start, end = date_range(value.value, now=now)  # type: ignore[arg-type]
+    except (OverflowError, ValueError):
+        raise located(
+            "MALFORMED_QUERY", f"Invalid date literal: {value.text}", text=text, pos=value.pos
+        ) from None
     if kind == "date":
         return Span(start.date(), _date_end(end))
     return Span(start, end)

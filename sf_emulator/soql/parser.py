@@ -21,6 +21,7 @@ from sf_emulator.soql.nodes import (
 )
 
 MAX_OFFSET = 2000
+MAX_NESTING = 100
 AGGREGATES = frozenset(("COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"))
 RESERVED = frozenset(
     (
@@ -52,6 +53,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
 
     # ---- token helpers ---------------------------------------------------------------------
     @property
@@ -235,14 +237,24 @@ class _Parser:
         return items[0] if len(items) == 1 else BoolOp(operator=operator, items=tuple(items))  # type: ignore[arg-type]
 
     def unary(self) -> Condition:
-        if self.accept("NOT"):
-            return Not(self.unary())
-        if self.current.kind == "(":
-            self.advance()
-            inner = self.condition()
-            self.expect(")")
-            return inner
-        return self.comparison()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise malformed(
+                "Too many nested conditions in the WHERE clause",
+                text=self.text,
+                pos=self.current.pos,
+            )
+        try:
+            if self.accept("NOT"):
+                return Not(self.unary())
+            if self.current.kind == "(":
+                self.advance()
+                inner = self.condition()
+                self.expect(")")
+                return inner
+            return self.comparison()
+        finally:
+            self.depth -= 1
 
     def comparison(self) -> Condition:
         token = self.current

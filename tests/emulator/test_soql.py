@@ -311,6 +311,13 @@ ERRORS = [
         "(SELECT Id FROM Lead))",
         "MALFORMED_QUERY",
     ),
+    ("SELECT Id FROM Lead WHERE CreatedDate > 0001-01-01T00:00:00+01:00", "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead WHERE CreatedDate > LAST_N_DAYS:99999999999", "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead WHERE " + "(" * 300 + "Company = 'x'" + ")" * 300, "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead WHERE " + "NOT " * 300 + "Company = 'x'", "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead WHERE Company IN ()", "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead WHERE Company LIKE 5", "MALFORMED_QUERY"),
+    ("SELECT Id FROM Lead ORDER BY LastName NULLS", "MALFORMED_QUERY"),
     ("SELECT Nope__c FROM Lead", "INVALID_FIELD"),
     ("SELECT Owner.Nope FROM Lead", "INVALID_FIELD"),
     ("SELECT Boss.Name FROM Lead", "INVALID_FIELD"),
@@ -528,3 +535,19 @@ def test_calendar_date_literals_cover_their_span(
     assert created_on(end - DAY) == 1
     assert created_on(start - DAY) == 0
     assert created_on(end) == 0
+
+
+def test_object_alias_and_object_name_prefixes_are_accepted() -> None:
+    aliased = run("SELECT l.LastName, l.Owner.Name FROM Lead l WHERE l.Company = 'Globex' LIMIT 1")
+    prefixed = run("SELECT Lead.LastName FROM Lead WHERE Lead.Company = 'Globex' LIMIT 1")
+
+    assert aliased.records[0]["LastName"] == "Lead01"
+    assert aliased.records[0]["Owner"]["Name"] == "NA Inbound"
+    assert prefixed.records[0]["LastName"] == "Lead01"
+
+
+def test_parent_paths_filter_through_two_lookups() -> None:
+    result = run("SELECT Subject, Who.Owner.Name FROM Task WHERE Who.Owner.Name = 'NA Inbound'")
+
+    assert {r["Who"]["Owner"]["Name"] for r in result.records} == {"NA Inbound"}
+    assert result.total_size == 4  # leads 1 and 3 are owned by the queue, two tasks each
