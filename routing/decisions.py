@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flywheel.gateway import DecisionResult, Rules, decide, decide_many
-
 from routing.prompt import OUTPUT_SCHEMA, PROMPT_VERSION, WORKLOAD
 
 

@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from salesforce import inbox, lease, listener, streaming
+from salesforce import auth, inbox, lease, listener, streaming
 from salesforce.connection import integration_user_id, salesforce_client, stream_token
 
 logger = logging.getLogger("salesforce.listen")
@@ -168,7 +167,7 @@ class Listener:
         client = streaming.make_client(
             provider=stream_token,
             storage=storage,
-            ssl_context=_ssl_context(),
+            ssl_context=auth.ssl_context(),
             api_version=settings.SF_API_VERSION,
         )
         await client.open()
@@ -260,9 +259,3 @@ class _LazyClient:
 def _stored_replay_id(channel: str) -> int | None:
     position = inbox.replay_position_get(channel)
     return position.replay_id if position else None
-
-
-def _ssl_context() -> ssl.SSLContext | None:
-    if settings.SF_CA_BUNDLE:
-        return ssl.create_default_context(cafile=settings.SF_CA_BUNDLE)
-    return None

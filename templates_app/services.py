@@ -10,9 +10,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+
 from flywheel.gateway import Rules, decide
 from flywheel.services import decision_effect_record
-
 from templates_app import conf, prompts
 from templates_app.choices import Intent, SuggestionStatus
 from templates_app.intents import detect

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from salesforce.client import get_client
-
 from salesforce.models import ChangeEvent
 from templates_app import conf, services
 

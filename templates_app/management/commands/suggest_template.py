@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from salesforce.client import get_client
 
+from salesforce.client import get_client
 from salesforce.fields import select_clause
 from salesforce.ids import is_salesforce_id
 from templates_app import services
