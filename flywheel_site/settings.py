@@ -134,7 +134,7 @@ SF_API_VERSION = env.str("SF_API_VERSION", default="59.0")
 # LLM (Anthropic). No key → decisions fall back to rules or a local model, and say so.
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
-LLM_MODEL = env.str("LLM_MODEL", default="claude-sonnet-4-5")
+LLM_MODEL = env.str("LLM_MODEL", default="claude-sonnet-5-5")
 
 # Time to first response service level, in minutes.
 TTFR_SLA_MINUTES = env.int("TTFR_SLA_MINUTES", default=60)

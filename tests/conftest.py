@@ -16,6 +16,15 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProce
         yield running
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _usage_not_flushed_after_the_test_database_is_gone() -> Iterator[None]:
+    """The usage recorder flushes at exit; in tests the database is gone by then."""
+    yield
+    from salesforce.usage import recorder
+
+    recorder.discard()
+
+
 @pytest.fixture(autouse=True)
 def _no_real_hosts(request: pytest.FixtureRequest) -> None:
     """Default every test to unreachable Salesforce/Anthropic settings unless a fixture sets them."""

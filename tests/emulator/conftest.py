@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
@@ -11,16 +11,10 @@ import pytest
 import requests
 from simple_salesforce import Salesforce
 
-from sf_emulator.testing import EmulatorProcess, running_emulator
+from sf_emulator.testing import EmulatorProcess
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 API_VERSION = "59.0"
-
-
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    with running_emulator(tmp_path_factory.mktemp("sf_org")) as running:
-        yield running
 
 
 @pytest.fixture
