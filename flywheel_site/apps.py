@@ -10,6 +10,6 @@ class SiteConfig(AppConfig):
     def ready(self) -> None:
         from flywheel_site import roles
 
-        # Permissions exist only after every app has migrated, so group permissions are synced
-        # after migrate rather than inside the data migration that creates the groups.
-        post_migrate.connect(roles.sync_after_migrate, sender=self)
+        # Each app's permissions are created by its own post_migrate signal, so group permissions
+        # are synced after every app's signal (idempotent), not once after this app's.
+        post_migrate.connect(roles.sync_after_migrate, dispatch_uid="flywheel-roles-sync")

@@ -3,12 +3,24 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from flywheel_site.roles import LABELERS, MANAGERS, OPS, has_role
+from flywheel_site.roles import LABELERS, MANAGERS, OPS, ROLE_PERMISSIONS, _expand, has_role
 
 
 @pytest.mark.django_db
 def test_migrate_creates_the_three_role_groups():
     assert set(Group.objects.values_list("name", flat=True)) >= {OPS, MANAGERS, LABELERS}
+
+
+@pytest.mark.django_db
+def test_migrate_grants_every_declared_permission_of_every_app():
+    for role, specs in ROLE_PERMISSIONS.items():
+        granted = set(
+            Group.objects.get(name=role).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        )
+        wanted = {pair for spec in specs for pair in _expand(spec)}
+        assert wanted <= granted, (role, wanted - granted)
 
 
 @pytest.mark.django_db
