@@ -122,6 +122,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sign-in throttling (flywheel_site/throttle.py): failures per username and address, cool-down.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 
 # Salesforce connection (see docs/SETUP.md; `make demo` points these at the emulator).
 SF_LOGIN_URL = env.str("SF_LOGIN_URL", default="https://login.salesforce.com")

@@ -1,0 +1,89 @@
+"""Sign-in throttling on the admin and the app's login page: N failures lock the username from that
+address for the cool-down, with a message saying so; a success before the limit resets the count."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+
+PASSWORD = "pw-12345-long"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_LOCKOUT_SECONDS = 600
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user("stella", password=PASSWORD, is_staff=True)
+
+
+def _admin_login(client, password: str, *, address: str = "10.0.0.1"):
+    return client.post(
+        "/admin/login/",
+        {"username": "stella", "password": password, "next": "/admin/"},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_admin_login_locks_after_the_limit_even_for_the_right_password(client, staff):
+    failures = [_admin_login(client, "wrong") for _ in range(3)]
+
+    refused = _admin_login(client, PASSWORD)
+
+    assert all(r.status_code == 200 for r in failures)
+    assert refused.status_code == 200
+    assert b"Too many failed sign-in attempts" in refused.content
+    assert b"10 minute(s)" in refused.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_lock_is_per_address_and_ends_after_the_cool_down(client, staff):
+    for _ in range(3):
+        _admin_login(client, "wrong")
+
+    other_address = _admin_login(client, PASSWORD, address="10.0.0.2")
+    client.logout()
+    cache.clear()  # the cool-down elapsed: the cache entries expired
+    after_cool_down = _admin_login(client, PASSWORD)
+
+    assert other_address.status_code == 302
+    assert after_cool_down.status_code == 302
+
+
+def test_success_before_the_limit_resets_the_failure_count(client, staff):
+    _admin_login(client, "wrong")
+    _admin_login(client, "wrong")
+    assert _admin_login(client, PASSWORD).status_code == 302
+    client.logout()
+
+    _admin_login(client, "wrong")
+    _admin_login(client, "wrong")
+    still_open = _admin_login(client, PASSWORD)
+
+    assert still_open.status_code == 302
+
+
+def test_app_login_page_is_throttled_with_a_clear_message(client, staff):
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "STELLA", "password": "wrong"})
+
+    refused = client.post("/accounts/login/", {"username": "stella", "password": PASSWORD})
+
+    assert refused.status_code == 200
+    assert b"Too many failed sign-in attempts" in refused.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_limits_come_from_the_environment_with_safe_defaults():
+    from flywheel_site import settings as production
+
+    assert production.LOGIN_FAILURE_LIMIT == 5
+    assert production.LOGIN_LOCKOUT_SECONDS == 900
