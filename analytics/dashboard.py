@@ -38,6 +38,7 @@ class Dashboard:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    definition: list[str] = field(default_factory=list)  # what the page's figures mean
     is_empty: bool = False
 
     def table(self, name: str) -> Table | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,11 +10,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from analytics import exports
 from analytics.dashboard import Dashboard
 from analytics.filters import REGIONS, SEGMENTS, Filters
-from analytics.pages import PAGES
-from flywheel_site.exports import csv_text
+from analytics.metrics.operations import listener_notices
 from flywheel_site.roles import MANAGERS, OPS, has_role
+from salesforce import selectors as sf_selectors
 
 NAV = (
     ("overview", "Overview"),
@@ -33,11 +31,10 @@ NAV = (
 def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
     if not has_role(request.user, MANAGERS, OPS):
         raise PermissionDenied
-    builder: Callable[[Filters], Dashboard] | None = PAGES.get(page)
-    if builder is None:
-        raise Http404("No such dashboard.")
     filters = Filters.from_query(request.GET, today=timezone.now().date())
-    board = builder(filters)
+    board = exports.dashboard_build(page=page, filters=filters)
+    if board is None:
+        raise Http404("No such dashboard.")
     export = request.GET.get("export")
     if export == "json":
         return _json_export(board, page, filters)
@@ -55,17 +52,20 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
             "segments": SEGMENTS,
             "regions": REGIONS,
             "sla_minutes": settings.TTFR_SLA_MINUTES,
+            "listener_notices": listener_notices(
+                sf_selectors.listener_status_get(), now=timezone.now()
+            ),
         },
     )
 
 
 def _json_export(board: Dashboard, page: str, filters: Filters) -> JsonResponse:
     response = JsonResponse(
-        {"filters": filters.as_dict(), **board.as_json()}, json_dumps_params={"ensure_ascii": False}
+        exports.dashboard_json(board=board, filters=filters),
+        json_dumps_params={"ensure_ascii": False},
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{page}-{filters.start}-{filters.end}.json"'
-    )
+    filename = exports.json_filename(page=page, filters=filters)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -73,12 +73,7 @@ def _csv_export(board: Dashboard, page: str, table_name: str) -> HttpResponse:
     table = board.table(table_name) if table_name else (board.tables[0] if board.tables else None)
     if table is None:
         raise Http404("No such table on this dashboard.")
-    response = HttpResponse(
-        csv_text(table.header, table.rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{page}-{table.name}.csv"'
+    response = HttpResponse(exports.table_csv(table), content_type="text/csv; charset=utf-8")
+    filename = exports.csv_filename(page=page, table=table)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def chart_payload(board: Dashboard) -> str:
-    return json.dumps({chart.name: chart.figure for chart in board.charts})

@@ -49,8 +49,6 @@ def overview_dashboard(filters: Filters) -> Dashboard:
             ),
         ],
     )
-    if ops["listener_notice"]:
-        board.notes.append(ops["listener_notice"])
     if ops["circuit_open"]:
         board.notes.append(
             "Salesforce API circuit breaker is open: calls are paused (see /healthz)."

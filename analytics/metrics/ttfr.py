@@ -120,6 +120,24 @@ def histogram_counts(frame: pd.DataFrame) -> tuple[list[int], list[float]]:
     return [int(c) for c in counts], [round(float(e), 2) for e in edges]
 
 
+def definition(sla_minutes: int) -> list[str]:
+    """What the numbers mean, as ttfr/README.md defines them (shown on the page)."""
+    return [
+        "First response: the earliest outbound human touch on the lead at or after its creation: "
+        "a completed call, email or LinkedIn task (at its completion time), or a sent email "
+        "linked to the lead (at its message date). Open tasks and logged inbound emails never "
+        "count.",
+        "Touches by the integration user or a configured automated sender are automated: they "
+        "are kept apart and never count as the first response.",
+        "Earliest wins: a touch that arrives late but happened earlier replaces the recorded "
+        "one; deleting the counted touch falls back to the next one.",
+        "Minutes are measured from the lead's creation. Business minutes count only the working "
+        "hours of the owner's team (its time zone, working days and public holidays).",
+        f"SLA: {sla_minutes} business minutes (raw minutes for the raw breach rate); an "
+        "unanswered lead is in breach once the time elapsed so far exceeds the SLA.",
+    ]
+
+
 def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
     frame = facts_frame(filters)
     figures = summary(frame)
@@ -199,11 +217,6 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
                 "worst_responders", "Slowest responders", ["owner", *header[1:]], ranked[::-1][:10]
             ),
         ],
-        notes=[
-            "First response = the earliest outbound human touch (a completed call, email or LinkedIn "
-            "task, or a sent email) at or after the lead's creation. Touches by the integration user "
-            "and automated senders are counted separately. Business-hours minutes count only the "
-            "owner's team working hours, without weekends and public holidays."
-        ],
+        definition=definition(sla_minutes),
     )
     return dashboard
