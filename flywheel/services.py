@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from flywheel.choices import LabelSource, Verdict
+from flywheel.choices import DecisionStatus, LabelSource, Verdict
 from flywheel.models import Decision, Label
 from flywheel.schema import schema_errors
 
@@ -60,4 +63,40 @@ def label_record(
         source=source,
         reviewer=reviewer if reviewer is not None and reviewer.is_authenticated else None,
         note=note,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAccept:
+    accepted: int
+    too_low: (
+        int  # below the confidence threshold, or decisions in error: left for one-by-one review
+    )
+    already: int  # already labeled by this reviewer
+
+
+@transaction.atomic
+def decisions_accept(
+    *, decision_ids: list[int], reviewer: AbstractBaseUser, min_confidence: float
+) -> BulkAccept:
+    """Label the given decisions 'correct' on ``reviewer``'s behalf with one INSERT. Decisions
+    below ``min_confidence`` or in error are refused; ones the reviewer labeled already are
+    skipped, so a repeated call adds nothing."""
+    rows = list(
+        Decision.objects.filter(pk__in=decision_ids)
+        .annotate(done=Exists(Label.objects.filter(decision=OuterRef("pk"), reviewer=reviewer)))
+        .values_list("pk", "confidence", "status", "done")
+    )
+    eligible = [
+        (pk, done)
+        for pk, confidence, status, done in rows
+        if confidence >= min_confidence and status != DecisionStatus.ERROR
+    ]
+    todo = [pk for pk, done in eligible if not done]
+    Label.objects.bulk_create(
+        Label(decision_id=pk, verdict=Verdict.CORRECT, source=LabelSource.HUMAN, reviewer=reviewer)
+        for pk in todo
+    )
+    return BulkAccept(
+        accepted=len(todo), too_low=len(rows) - len(eligible), already=len(eligible) - len(todo)
     )
