@@ -11,7 +11,7 @@ from django.db import transaction
 
 from routing import conf
 from routing.choices import AssignmentStatus
-from routing.models import Assignment
+from routing.models import Assignment, Rep
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,34 @@ def _save(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
                 status=status, last_error=error, attempts=attempts, written_at=written_at
             )
     _effects_record(rows, now=now)
+    _facts_record(rows, now=now)
+
+
+def _facts_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
+    """Tell TTFR when each written lead was assigned, to whom and in which team."""
+    from ttfr.services import AssignmentIn, lead_facts_assignments_record
+
+    written = [row for row in rows if row.status == AssignmentStatus.WRITTEN]
+    if not written:
+        return
+    teams = dict(
+        Rep.objects.filter(user_id__in={row.owner_id for row in written}).values_list(
+            "user_id", "team"
+        )
+    )
+    lead_facts_assignments_record(
+        assignments=[
+            AssignmentIn(
+                lead_id=row.lead_id,
+                assigned_at=now,
+                owner_id=row.owner_id,
+                team=teams.get(row.owner_id, ""),
+                segment=row.segment,
+                region=row.region,
+            )
+            for row in written
+        ]
+    )
 
 
 def _effects_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:

@@ -17,6 +17,7 @@ from routing.services.owners import owner_changes_record
 from salesforce.models import ChangeEvent
 from tests.routing.conftest import WORKDAY
 from tests.routing.fakes import FakeClient
+from ttfr.models import LeadFact
 
 pytestmark = pytest.mark.django_db
 INTEGRATION = "0055f000000001cAAA"
@@ -68,6 +69,18 @@ def test_new_leads_get_an_owner_in_one_batched_write(loaded_policy):
     assert decision.effect["owner_written"] == first.owner_id
     assert decision.output["segment"] == "ENT" and decision.decider == "rules"
     assert decision.policy_version == loaded_policy.version
+
+
+def test_written_owner_is_recorded_as_the_leads_assignment_for_ttfr(loaded_policy):
+    event = lead_event(NumberOfEmployees=1250, Country="Deutschland")
+
+    route([event], FakeClient())
+
+    assignment = Assignment.objects.get()
+    fact = LeadFact.objects.get(lead_id=event.record_id)
+    assert fact.assigned_at == WORKDAY and fact.owner_id == assignment.owner_id
+    assert (fact.segment, fact.region) == ("ENT", "EMEA")
+    assert fact.team == Rep.objects.get(user_id=assignment.owner_id).team
 
 
 def test_redelivered_event_does_not_reassign_lead(loaded_policy):

@@ -5,7 +5,8 @@ write by ``fact_derive`` so they never disagree with the stored instants."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -94,31 +95,55 @@ def _save(facts: list[LeadFact], *, existing: set[str], fields: list[str]) -> No
         LeadFact.objects.bulk_update(old, [*fields, "updated_at"], batch_size=BULK_BATCH)
 
 
+@dataclass(frozen=True)
+class AssignmentIn:
+    lead_id: str
+    assigned_at: dt.datetime
+    owner_id: str
+    team: str = ""
+    segment: str = ""
+    region: str = ""
+    lead_source: str = ""
+    created_at: dt.datetime | None = None
+
+
+_ASSIGNMENT_FIELDS = ["assigned_at", "owner_id", "team", "segment", "region", "lead_source"]
+
+
+def lead_fact_assignment_record(**fields: object) -> LeadFact:
+    """Record one lead's assignment (see ``lead_facts_assignments_record``)."""
+    item = AssignmentIn(**fields)  # type: ignore[arg-type]
+    lead_facts_assignments_record(assignments=[item])
+    return LeadFact.objects.get(lead_id=item.lead_id)
+
+
 @transaction.atomic
-def lead_fact_assignment_record(
-    *,
-    lead_id: str,
-    assigned_at: dt.datetime,
-    owner_id: str,
-    team: str,
-    segment: str,
-    region: str,
-    lead_source: str,
-    created_at: dt.datetime,
-) -> LeadFact:
-    """Record a lead's assignment (routing calls this). Idempotent: the first assignment is the
-    one kept (an earlier ``assigned_at`` replaces a later one, a later one changes nothing);
-    segment, region, source and creation fill in whatever is still blank."""
-    fact, _ = LeadFact.objects.select_for_update().get_or_create(lead_id=lead_id)
-    if fact.assigned_at is None or assigned_at < fact.assigned_at:
-        fact.assigned_at, fact.owner_id, fact.team = assigned_at, owner_id, team
-    fact.segment = fact.segment or segment
-    fact.region = fact.region or region
-    fact.lead_source = fact.lead_source or lead_source
-    fact.created_at = fact.created_at or created_at
-    fact_derive(fact=fact, calendars=conf.calendars(), now=dt.datetime.now(dt.UTC))
-    fact.save()
-    return fact
+def lead_facts_assignments_record(*, assignments: Sequence[AssignmentIn]) -> int:
+    """Record assignments (routing calls this after writing owners): one read, one upsert.
+    Idempotent: the first assignment is the one kept (an earlier ``assigned_at`` replaces a later
+    one, a later one changes nothing); segment, region, source and creation fill in blanks."""
+    existing = {
+        f.lead_id: f
+        for f in LeadFact.objects.select_for_update().filter(
+            lead_id__in=list({a.lead_id for a in assignments})
+        )
+    }
+    calendars, now = conf.calendars(), dt.datetime.now(dt.UTC)
+    facts: dict[str, LeadFact] = {}
+    for item in assignments:
+        fact = facts.get(item.lead_id) or existing.get(item.lead_id)
+        fact = fact or LeadFact(lead_id=item.lead_id)
+        if fact.assigned_at is None or item.assigned_at < fact.assigned_at:
+            fact.assigned_at, fact.owner_id, fact.team = item.assigned_at, item.owner_id, item.team
+        fact.segment = fact.segment or item.segment
+        fact.region = fact.region or item.region
+        fact.lead_source = fact.lead_source or item.lead_source
+        fact.created_at = fact.created_at or item.created_at
+        fact_derive(fact=fact, calendars=calendars, now=now)
+        facts[item.lead_id] = fact
+    fields = [*_ASSIGNMENT_FIELDS, "created_at", *_DERIVED_FIELDS]
+    _save(list(facts.values()), existing=set(existing), fields=fields)
+    return len(facts)
 
 
 @transaction.atomic
