@@ -145,3 +145,14 @@ def test_reassignment_is_logged_as_a_flywheel_decision_with_its_effect(org):
     assert decision.output["owner_id"] == REP_2
     assert decision.effect == {"owner_written": REP_2}
     assert SlaBreach.objects.get().decision_id == decision.id
+
+
+@pytest.mark.django_db
+def test_sla_check_is_scheduled_every_five_minutes_after_migrate():
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="ttfr.tasks.check_sla")
+
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
+    assert callable(import_string(schedule.func))
