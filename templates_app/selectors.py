@@ -23,6 +23,31 @@ def compiled_keywords(templates: dict[str, EmailTemplate]) -> dict[str, list[tup
     return compile_keywords(keywords)
 
 
+def routed_owners(lead_ids: list[str]) -> dict[str, str]:
+    """The owner routing chose for each of these leads, where it has already routed them."""
+    from routing.models import Assignment
+
+    return dict(
+        Assignment.objects.filter(lead_id__in=lead_ids)
+        .exclude(owner_id="")
+        .values_list("lead_id", "owner_id")
+    )
+
+
+def owner_values(owner_ids: set[str]) -> dict[str, dict[str, str]]:
+    """Template variables of the reps among ``owner_ids`` (queues have none: defaults apply)."""
+    from routing.models import Rep
+
+    values: dict[str, dict[str, str]] = {}
+    for rep in Rep.objects.filter(user_id__in=owner_ids):
+        values[rep.user_id] = {
+            "OwnerName": rep.name,
+            "OwnerFirstName": rep.name.split()[0] if rep.name.split() else "",
+            "OwnerSignature": f"Sales, {rep.get_team_display()}" if rep.team else "Sales",
+        }
+    return values
+
+
 def suggestions_existing(lead_ids: list[str]) -> set[str]:
     return set(
         TemplateSuggestion.objects.filter(lead_id__in=lead_ids).values_list("lead_id", flat=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from salesforce.client import get_client
 from salesforce.models import ChangeEvent
-from templates_app import conf, services
+from templates_app import conf, selectors, services
 
 
 def suggest_templates(event_ids: list[int]) -> int:
@@ -14,7 +14,12 @@ def suggest_templates(event_ids: list[int]) -> int:
         leads.setdefault(event.record_id, {**event.fields, "Id": event.record_id})
     if not leads:
         return 0
-    created = services.suggestions_create(leads=list(leads.values()))
+    for lead_id, owner_id in selectors.routed_owners(list(leads)).items():
+        leads[lead_id]["OwnerId"] = owner_id
+    owners = {str(lead.get("OwnerId") or "") for lead in leads.values()}
+    created = services.suggestions_create(
+        leads=list(leads.values()), owner_values=selectors.owner_values(owners)
+    )
     needs_salesforce = conf.create_tasks() or any(
         s.template and s.template.auto_send for s in created
     )

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from flywheel.models import Decision
+from routing.models import Assignment, Rep
 from salesforce.client import get_client
 from salesforce.models import ChangeEvent
 from templates_app import services
@@ -59,6 +60,22 @@ def test_one_suggestion_and_one_decision_per_lead_even_when_redelivered(template
     assert suggestion.decided_by == "rules"
     assert "Hi Ana" in suggestion.body
     assert Decision.objects.filter(workload="templates").count() == 1
+
+
+def test_reply_is_signed_by_the_owner_routing_chose(templates):
+    Rep.objects.create(user_id="0055f0000000009AAA", name="Ines Garcia", team="EMEA")
+    Assignment.objects.create(
+        lead_id="00Q5f000000AAACEA0", owner_id="0055f0000000009AAA", status="written"
+    )
+    routed = lead_event("00Q5f000000AAACEA0", OwnerId="00G5f0000000007EAA", Description="demo")
+    unrouted = lead_event("00Q5f000000AAADEA0", OwnerId="00G5f0000000007EAA", Description="demo")
+
+    suggest_templates([routed.id, unrouted.id])
+
+    signed = TemplateSuggestion.objects.get(lead_id=routed.record_id)
+    assert signed.owner_id == "0055f0000000009AAA"
+    assert signed.body.endswith("Best regards,\nInes Garcia\nSales, Europe")
+    assert "The Sales Team" in TemplateSuggestion.objects.get(lead_id=unrouted.record_id).body
 
 
 def test_hostile_lead_fields_are_rendered_literally(templates):
