@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from flywheel_site.exports import csv_safe
 from routing.engine.classify import classify
 from routing.engine.distribute import Distributor, RepHours
 from routing.engine.policy import CompiledPolicy
@@ -16,7 +17,6 @@ from routing.engine.route import Routed, route_ambiguous_fallback, route_classif
 
 OUTPUT_COLUMNS = ("segment", "region", "owner_id", "reason", "confidence", "decided_by")
 EXTRA_COLUMNS = ("owner", "pool", "priority")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +127,6 @@ def runs_compare(*, before: list[SimulatedLead], after: list[SimulatedLead]) -> 
         load_after=dict(Counter(s.routed.owner_id for s in after)),
         changes=changes,
     )
-
-
-def csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ tab or CR gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def simulation_csv(

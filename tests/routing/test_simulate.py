@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 
 from routing.models import Assignment, SegmentRule
 from routing.services.policy import policy_draft_create, policy_publish
-from routing.services.simulate import csv_safe
 
 pytestmark = pytest.mark.django_db
 WEDNESDAY_NOON_NY = "2026-11-25T17:00:00+00:00"
@@ -76,24 +75,6 @@ def test_formula_cells_are_neutralised(loaded_policy, tmp_path):
 
     assert rows[4]["Company"] == "'=HYPERLINK(1)"
     assert rows[4]["Description"] == "'@SUM(A1)"
-
-
-@pytest.mark.parametrize(
-    ("value", "safe"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+44", "'+44"),
-        ("-5", "'-5"),
-        ("@x", "'@x"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("Acme", "Acme"),
-        (None, ""),
-        (12, "12"),
-    ],
-)
-def test_csv_safe(value, safe):
-    assert csv_safe(value) == safe
 
 
 def test_compare_to_prints_owner_and_segment_changes_and_load(loaded_policy, tmp_path):
