@@ -34,6 +34,10 @@ def lease_acquire(*, holder: str, name: str = "default", seconds: float = LEASE_
     return taken == 1
 
 
+def lease_held(*, holder: str, name: str = "default") -> bool:
+    return ListenerLease.objects.filter(name=name, holder=holder).exists()
+
+
 def lease_release(*, holder: str, name: str = "default") -> None:
     ListenerLease.objects.filter(name=name, holder=holder).update(holder="", expires_at=None)
 

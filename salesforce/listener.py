@@ -145,17 +145,32 @@ def changes_since(
 
 
 def reconcile_since(
-    since: dt.datetime, *, client: object, integration_user_id: str, reason: str
+    since: dt.datetime,
+    *,
+    client: object,
+    integration_user_id: str,
+    reason: str = "",
+    entities: Iterable[str] = RECONCILE_ENTITIES,
 ) -> int:
-    """Recover from lost events (expired replay id...) by feeding recent records to dispatch."""
-    changes = changes_since(since, client=client, integration_user_id=integration_user_id)
+    """Recover from lost events (expired replay id, changes while nobody listened) by feeding
+    the records changed since ``since`` to dispatch. The operator is told when there is a
+    ``reason`` or something was found."""
+    entities = tuple(entities)
+    changes = changes_since(
+        since, client=client, integration_user_id=integration_user_id, entities=entities
+    )
     ids = inbox.events_store(changes=changes, source="reconcile")
     if ids:
         inbox.events_dispatch(event_ids=ids, integration_user_id=integration_user_id)
-    notice_record(
-        text=f"{reason} Reconciled {len(changes)} record(s) changed since {since:%Y-%m-%d %H:%M:%S} UTC."
-    )
-    logger.warning("%s reconciled %d records since %s", reason, len(changes), since.isoformat())
+    if reason or changes:
+        what = "/".join(entities)
+        notice_record(
+            text=f"{reason} Reconciled {len(changes)} {what} record(s) changed since "
+            f"{since:%Y-%m-%d %H:%M:%S} UTC.".strip()
+        )
+        logger.warning(
+            "%s reconciled %d %s records since %s", reason, len(changes), what, since.isoformat()
+        )
     return len(ids)
 
 
@@ -164,6 +179,7 @@ class PollState:
     """In-memory dedupe for the polling overlap window (restarts re-read it: workloads are idempotent)."""
 
     seen: dict[str, dt.datetime] = field(default_factory=dict)
+    last_commit: dt.datetime | None = None  # the newest change handed to dispatch (for lag)
 
 
 def poll_once(
@@ -191,6 +207,7 @@ def poll_once(
             if state.seen.get(key) == stamp:
                 continue
             state.seen[key] = stamp
+            state.last_commit = max(state.last_commit or stamp, stamp)
             fresh.append(
                 change_from_record(entity, record, integration_user_id=integration_user_id)
             )

@@ -17,8 +17,11 @@ from django.db import close_old_connections
 
 from salesforce import auth, inbox, lease, listener, streaming
 from salesforce.connection import integration_user_id, salesforce_client, stream_token
+from salesforce.usage import recorder
 
 logger = logging.getLogger("salesforce.listen")
+
+REDISPATCH_EVERY_SECONDS = 15.0  # events stored but not dispatched (broker down) are retried
 
 
 @dataclass
@@ -28,7 +31,6 @@ class ListenOptions:
     default_replay: int = -1
     batch_size: int = 500
     batch_wait: float = 0.05
-    auto_fallback: bool = True
     lease_name: str = "default"
 
 
@@ -58,7 +60,7 @@ class Listener:
         self.last_replay_id: int | None = None
         self.lag_seconds: float | None = None
         self.mode = "polling" if options.polling else "streaming"
-        self.pending_reconcile: tuple[dt.datetime, str] | None = None
+        self.rejected_replay: str = ""  # why the server refused the stored replay ids, if it did
         self._out = out or (lambda text: logger.info(text))
 
     def say(self, text: str) -> None:
@@ -68,23 +70,47 @@ class Listener:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        try:
+            await self._serve()
+        finally:
+            await sync_to_async(recorder.flush)()
+        self.say("listener stopped")
+
+    async def _serve(self) -> None:
+        standby_said = False
+        backoff = 1.0
         while not self.stop.is_set():
             if not await self._acquire():
+                if not standby_said:
+                    self.say("standby: another listener holds the lease; waiting to take over")
+                    standby_said = True
                 await self._sleep(lease.STANDBY_POLL_SECONDS)
                 continue
             self.say(f"active listener ({self.mode}); holder {self.holder}")
+            standby_said = False
             try:
                 await self._run_active()
+                backoff = 1.0
+            except Exception:  # the database or the broker failed: step down, then try again
+                logger.exception("listener failed; retrying in %.0fs", backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
             finally:
-                await sync_to_async(lease.lease_release)(
-                    holder=self.holder, name=self.options.lease_name
-                )
-        self.say("listener stopped")
+                with contextlib.suppress(Exception):
+                    await sync_to_async(lease.lease_release)(
+                        holder=self.holder, name=self.options.lease_name
+                    )
 
     async def _acquire(self) -> bool:
-        return await sync_to_async(lease.lease_acquire)(
-            holder=self.holder, name=self.options.lease_name
-        )
+        try:
+            return await sync_to_async(self._acquire_sync)()
+        except Exception:
+            logger.warning("could not reach the lease (database)", exc_info=True)
+            return False
+
+    def _acquire_sync(self) -> bool:
+        close_old_connections()
+        return lease.lease_acquire(holder=self.holder, name=self.options.lease_name)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -105,21 +131,62 @@ class Listener:
             keeper.cancel()
 
     async def _keep_lease(self, lost: asyncio.Event) -> None:
+        """Renew the lease, write the heartbeat, re-dispatch stragglers; step down when the
+        lease is taken or cannot be renewed before it would expire."""
+        renewed = time.monotonic()
+        redispatched = time.monotonic()
         while True:
+            try:
+                await sync_to_async(self._heartbeat)()
+            except Exception:
+                logger.warning("could not write the heartbeat", exc_info=True)
             await asyncio.sleep(lease.RENEW_EVERY_SECONDS)
-            if not await self._acquire():
+            if await self._acquire():
+                renewed = time.monotonic()
+            elif not await self._lease_unreachable_but_ours(renewed):
                 self.say("lease lost to another listener: stepping down")
                 lost.set()
                 return
-            await sync_to_async(lease.heartbeat_record)(
-                holder=self.holder,
-                mode=self.mode,
-                last_event_at=self.last_event_at,
-                last_replay_id=self.last_replay_id,
-                events_per_min=self.rate.per_minute(),
-                lag_seconds=self.lag_seconds,
-                name=self.options.lease_name,
-            )
+            if time.monotonic() - redispatched >= REDISPATCH_EVERY_SECONDS:
+                redispatched = time.monotonic()
+                try:
+                    await sync_to_async(self._redispatch)()
+                except Exception:
+                    logger.warning("could not re-dispatch pending events", exc_info=True)
+
+    async def _lease_unreachable_but_ours(self, renewed: float) -> bool:
+        """The renewal failed: keep going only while our last renewal is surely still valid."""
+        margin = lease.RENEW_EVERY_SECONDS
+        return time.monotonic() - renewed < lease.LEASE_SECONDS - margin and not (
+            await sync_to_async(self._lease_taken)()
+        )
+
+    def _lease_taken(self) -> bool:
+        try:
+            return not lease.lease_held(holder=self.holder, name=self.options.lease_name)
+        except Exception:
+            return False  # the database is unreachable: nobody else can take it either
+
+    def _heartbeat(self) -> None:
+        close_old_connections()
+        lease.heartbeat_record(
+            holder=self.holder,
+            mode=self.mode,
+            last_event_at=self.last_event_at,
+            last_replay_id=self.last_replay_id,
+            events_per_min=self.rate.per_minute(),
+            lag_seconds=self.lag_seconds,
+            name=self.options.lease_name,
+        )
+
+    def _redispatch(self) -> None:
+        close_old_connections()
+        count = inbox.events_dispatch_pending(
+            integration_user_id=integration_user_id(),
+            older_than_seconds=REDISPATCH_EVERY_SECONDS,
+        )
+        if count:
+            logger.warning("re-dispatched %d stored events whose dispatch had failed", count)
 
     def _done(self, lost: asyncio.Event) -> bool:
         return self.stop.is_set() or lost.is_set()
@@ -131,7 +198,10 @@ class Listener:
             count = await sync_to_async(self._poll_round)(state, start)
             self.rate.add(count)
             if count:
-                self.last_event_at = dt.datetime.now(dt.UTC)
+                now = dt.datetime.now(dt.UTC)
+                self.last_event_at = now
+                if state.last_commit is not None:
+                    self.lag_seconds = max(0.0, (now - state.last_commit).total_seconds())
             await self._sleep(self.options.poll_interval)
 
     def _poll_round(self, state: listener.PollState, start: dt.datetime) -> int:
@@ -172,10 +242,10 @@ class Listener:
         )
         await client.open()
         try:
+            subscribed_at = dt.datetime.now(dt.UTC)
             await streaming.subscribe_all(client, streaming.CHANNELS)
             self.say("subscribed to " + ", ".join(streaming.CHANNELS))
-            if self.pending_reconcile is not None:
-                await sync_to_async(self._reconcile_pending)()
+            await sync_to_async(self._catch_up)(subscribed_at)
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
             reader = asyncio.create_task(streaming.pump(client, queue))
             try:
@@ -208,8 +278,11 @@ class Listener:
                 outcome = await sync_to_async(self._process)(batch)
                 break
             except Exception:
+                if self.stop.is_set():  # its replay ids were not stored: the next start replays it
+                    logger.exception("could not store a batch of %d events; stopping", len(batch))
+                    return
                 logger.exception("could not store a batch of %d events; retrying", len(batch))
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.rate.add(len(batch))
         now = dt.datetime.now(dt.UTC)
@@ -226,27 +299,41 @@ class Listener:
         )
 
     def _recover_invalid_replay(self, reason: str) -> None:
+        """Forget the rejected replay ids (their commit times stay): the next session subscribes
+        to new events and reconciles what changed since then (see ``_catch_up``)."""
         close_old_connections()
-        positions = [p for p in map(inbox.replay_position_get, streaming.CHANNELS) if p]
-        since = min(
-            (p.commit_timestamp for p in positions if p.commit_timestamp),
-            default=dt.datetime.now(dt.UTC) - dt.timedelta(hours=72),
-        )
+        logger.warning("the stored replay id was rejected: %s", reason)
         for channel in streaming.CHANNELS:
             inbox.replay_position_reset(channel=channel)
-        # Reconcile only once subscribed to new events, so nothing falls between the two.
-        self.pending_reconcile = (since - listener.POLL_OVERLAP, reason[:160])
+        self.rejected_replay = reason[:160]
 
-    def _reconcile_pending(self) -> None:
-        assert self.pending_reconcile is not None
-        since, reason = self.pending_reconcile
-        listener.reconcile_since(
-            since,
-            client=salesforce_client(),
-            integration_user_id=integration_user_id(),
-            reason=f"The stored replay id was rejected ({reason}); resubscribed to new events.",
-        )
-        self.pending_reconcile = None
+    def _catch_up(self, subscribed_at: dt.datetime) -> None:
+        """Reconcile channels subscribed without a replay id (reset after a rejection, or no
+        event stored on them yet) since the last time they were known complete, then mark them
+        complete as of this subscription. Runs after subscribing, so nothing falls in between;
+        what both the stream and the query bring is handled once by the idempotent workloads."""
+        close_old_connections()
+        rejected, self.rejected_replay = self.rejected_replay, ""
+        for channel in streaming.CHANNELS:
+            position = inbox.replay_position_get(channel)
+            if position is None or position.replay_id is not None:
+                continue
+            if position.commit_timestamp is not None:
+                listener.reconcile_since(
+                    position.commit_timestamp - listener.POLL_OVERLAP,
+                    client=salesforce_client(),
+                    integration_user_id=integration_user_id(),
+                    entities=(streaming.entity_of(channel),),
+                    reason=(
+                        f"The stored replay id was rejected ({rejected}); resubscribed to new "
+                        "events."
+                        if rejected
+                        else ""
+                    ),
+                )
+            inbox.replay_position_save(
+                channel=channel, replay_id=None, commit_timestamp=subscribed_at
+            )
 
 
 class _LazyClient:

@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("/data/LeadChangeEvent", "/data/TaskChangeEvent", "/data/EmailMessageChangeEvent")
 
 
+def entity_of(channel: str) -> str:
+    """``/data/LeadChangeEvent`` → ``Lead``."""
+    return channel.removeprefix("/data/").removesuffix("ChangeEvent")
+
+
 @dataclass(frozen=True)
 class StreamToken:
     access_token: str

@@ -8,36 +8,52 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url() -> str:
+    """The database this test process uses (the test database once pytest-django made it)."""
     settings = connection.settings_dict
     if settings["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or ""
+    user = quote(settings.get("USER") or "", safe="")
+    password = settings.get("PASSWORD") or ""
+    credentials = f"{user}:{quote(password, safe='')}" if password else user
     host = settings.get("HOST") or "127.0.0.1"
     port = settings.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
+    return f"postgres://{credentials}@{host}:{port}/{settings['NAME']}"
 
 
-def app_env(emulator, **extra: str) -> dict[str, str]:
+def cluster_name(prefix: str = "test") -> str:
+    """A django-q2 cluster name of its own: the ORM/Redis queue key, so parallel runs (and the
+    tasks a killed process left behind) never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{prefix}-{worker}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def app_env(emulator, *, cluster: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of an app process: the emulated org, the test database, no LLM key.
+
+    ``cluster`` names the django-q2 queue; give the listener and the cluster the same one.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_SYNC", "PYTEST"))}
     env.update(emulator.connection_env)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "flywheel_site.settings",
-            "SECRET_KEY": "integration-test-secret-key",
+            "SECRET_KEY": settings.SECRET_KEY,  # tasks are signed: the test process enqueues too
             "DEBUG": "false",
             "DATABASE_URL": database_url(),
-            "Q_CLUSTER_NAME": f"test-{worker}-{os.getpid()}",
+            "Q_CLUSTER_NAME": cluster or cluster_name(),
             "Q_WORKERS": "2",
             "ANTHROPIC_API_KEY": "",
             "PYTHONUNBUFFERED": "1",
@@ -97,3 +113,16 @@ def wait_for(
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def wait_for_output(process: AppProcess, text: str, *, count: int = 1, timeout: float = 30) -> None:
+    """Wait until ``text`` appears ``count`` times in the process's output (or it exits)."""
+
+    def seen() -> bool:
+        if process.process.poll() is not None:
+            raise AssertionError(
+                f"{process.name} exited with {process.process.returncode}:\n{process.output()}"
+            )
+        return process.output().count(text) >= count
+
+    wait_for(seen, timeout=timeout, message=f"{text!r} x{count} from {process.name}")

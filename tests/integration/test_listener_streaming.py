@@ -1,0 +1,121 @@
+"""`manage.py listen` over CDC with a real cluster: leads are routed within seconds and exactly
+once through crashes, duplicates, gaps, an expired replay id and a standby takeover."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from salesforce.models import ChangeEvent, ListenerLease
+from salesforce.selectors import listener_status_get
+from tests.processes import wait_for, wait_for_output
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("listener_streaming")]
+
+SUBSCRIBED = "subscribed to /data/LeadChangeEvent"
+
+
+def _owner_writes(org, leads: list[str]) -> dict[str, int]:
+    return {lead: len(org.owner_writes(lead)) for lead in leads}
+
+
+def test_leads_created_in_the_org_get_an_owner_within_seconds(org, start_listener, client):
+    listener = start_listener()
+    wait_for_output(listener, SUBSCRIBED, timeout=40)
+
+    leads = org.create_leads(5)
+    wait_for(lambda: org.routed(leads), timeout=10, message="owners written within 10 s")
+
+    assert set(_owner_writes(org, leads).values()) == {1}
+    wait_for(
+        lambda: listener_status_get()["lag_seconds"] is not None,
+        timeout=10,
+        message="a heartbeat with the lag",
+    )
+    health = client.get("/healthz").json()["listener"]
+    assert health["state"] == "running" and health["mode"] == "streaming"
+    assert health["events_per_min"] >= 5
+    assert 0 <= health["lag_seconds"] < 10
+    assert health["last_replay_id"] >= 5
+
+
+def test_listener_killed_mid_stream_and_restarted_routes_every_lead_exactly_once(
+    org, start_listener
+):
+    org.stream(duplicate_rate=0.3)
+    first = start_listener("--batch-size", "3")
+    wait_for_output(first, SUBSCRIBED, timeout=40)
+    leads: list[str] = []
+
+    def create_stream() -> None:
+        for n in range(12):
+            leads.extend(org.create_leads(2, prefix=f"Stream {n}"))
+            time.sleep(0.1)  # a steady trickle, so the kill lands between deliveries
+
+    producer = threading.Thread(target=create_stream)
+    producer.start()
+    wait_for(
+        lambda: ChangeEvent.objects.filter(entity="Lead", change_type="CREATE").count() >= 4,
+        timeout=20,
+        message="some leads stored",
+    )
+    first.kill()
+    producer.join()
+    leads += org.create_leads(4, prefix="While down")
+
+    second = start_listener()
+    wait_for_output(second, SUBSCRIBED, timeout=40)  # after the dead holder's lease expires
+    leads += org.create_leads(2, prefix="After restart")
+
+    wait_for(lambda: org.routed(leads), timeout=40, message="every lead routed")
+    assert set(_owner_writes(org, leads).values()) == {1}
+    assert ChangeEvent.objects.filter(entity="Lead", change_type="CREATE").count() == len(leads)
+
+
+def test_gap_events_and_an_expired_replay_id_are_reconciled(org, start_listener):
+    listener = start_listener()
+    wait_for_output(listener, SUBSCRIBED, timeout=40)
+
+    org.stream(gap_next=2)
+    gapped = org.create_leads(2, prefix="Gap")  # arrive as GAP_CREATE: a header, no fields
+    wait_for(lambda: org.routed(gapped), timeout=20, message="gapped leads routed")
+    assert ChangeEvent.objects.filter(record_id__in=gapped, source="reconcile").count() == 2
+    assert "gap event" in ListenerLease.objects.get().notice
+
+    assert listener.terminate() == 0  # graceful: its replay ids are stored
+    missed = org.create_leads(3, prefix="Missed")
+    org.stream(retention_hours=0.0001)  # a third of a second: the stored replay id expires
+    wait_for(
+        lambda: (s := org.stream())["oldest_replayable_id"] >= s["last_replay_id"],
+        timeout=10,
+        message="the retained events expired",
+    )
+    org.stream(retention_hours=72)
+
+    restarted = start_listener()
+    wait_for_output(restarted, SUBSCRIBED, timeout=40)
+    wait_for(lambda: org.routed(missed), timeout=20, message="missed leads reconciled")
+    assert "replay id was rejected" in ListenerLease.objects.get().notice
+    assert set(_owner_writes(org, gapped + missed).values()) == {1}
+
+    fresh = org.create_leads(1, prefix="Live again")
+    wait_for(lambda: org.routed(fresh), timeout=15, message="live events flow again")
+
+
+def test_a_standby_listener_takes_over_within_ten_seconds_of_a_sigkill(org, start_listener):
+    active = start_listener()
+    wait_for_output(active, SUBSCRIBED, timeout=40)
+    standby = start_listener()
+    wait_for_output(standby, "standby:", timeout=40)
+    assert SUBSCRIBED not in standby.output()
+
+    active.kill()
+    killed_at = time.monotonic()
+    wait_for_output(standby, SUBSCRIBED, timeout=15)
+    assert time.monotonic() - killed_at < 10
+
+    leads = org.create_leads(3, prefix="After takeover")
+    wait_for(lambda: org.routed(leads), timeout=15, message="leads routed by the new holder")
+    assert set(_owner_writes(org, leads).values()) == {1}
