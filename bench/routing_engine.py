@@ -4,6 +4,7 @@ double (no network), so the figure is the app's own cost per lead.
 
     .venv/bin/python bench/routing_engine.py [--leads 5000] [--batch 500] [--ambiguous 0.03]
     .venv/bin/python bench/routing_engine.py --emulator [--leads 1000]
+    .venv/bin/python bench/routing_engine.py --profile   # cProfile of route_leads, top 30
 
 Prints leads/s end to end (inbox read, rules, Decision rows, ledger, owner writes), batch
 latency p50/p95 and Salesforce calls per lead. Target: ≥ 1,000 leads/s. With ``--emulator`` the
@@ -14,7 +15,9 @@ the real client (the LLM stays off), and the org's own API counters are reported
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -145,6 +148,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--ambiguous", type=float, default=0.03)
     parser.add_argument("--emulator", action="store_true", help="write owners to an emulated org")
+    parser.add_argument("--profile", action="store_true", help="print the hot path (cProfile)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _setup(Path(tmp) / "bench.sqlite3")
@@ -172,12 +176,18 @@ def main() -> None:
             salesforce.client.get_client = lambda workload: client
         batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]
         timings = []
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
         for batch in batches:
             t0 = time.perf_counter()
-            tasks.route_leads(batch)
+            if profiler is not None:
+                profiler.runcall(tasks.route_leads, batch)
+            else:
+                tasks.route_leads(batch)
             timings.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - started
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
         routed = Assignment.objects.filter(status="written").count()
         p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
         print(f"leads routed:          {routed} of {args.leads} ({args.ambiguous:.0%} ambiguous)")

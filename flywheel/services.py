@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,6 +17,8 @@ from django.utils import timezone
 from flywheel.choices import DecisionStatus, LabelSource, Verdict
 from flywheel.models import Decision, Label
 from flywheel.schema import schema_errors
+
+BULK_BATCH = 500
 
 
 @transaction.atomic
@@ -30,6 +36,34 @@ def decision_effect_record(*, decision_id: int, effect: dict) -> bool:
         effect={**current, **added}, effect_at=decision.effect_at or timezone.now()
     )
     return True
+
+
+def decision_effects_record(*, effects: Mapping[int, dict]) -> int:
+    """``decision_effect_record`` for many decisions at once, with the same rule (effects only
+    grow). One locked SELECT per 500 decisions, then one UPDATE per distinct resulting effect (a
+    batch of owner writes has one per owner), not one per decision. Returns how many changed."""
+    return _effects_merge(effects) if effects else 0
+
+
+@transaction.atomic
+def _effects_merge(effects: Mapping[int, dict]) -> int:
+    ids = list(effects)
+    now = timezone.now()
+    groups: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
+    for start in range(0, len(ids), BULK_BATCH):
+        rows = Decision.objects.select_for_update().only("id", "effect", "effect_at")
+        for decision in rows.filter(pk__in=ids[start : start + BULK_BATCH]).order_by("pk"):
+            current = decision.effect or {}
+            added = {k: v for k, v in effects[decision.pk].items() if k not in current}
+            if added:
+                merged = json.dumps({**current, **added}, sort_keys=True)
+                groups[(merged, decision.effect_at or now)].append(decision.pk)
+    for (merged, effect_at), pks in groups.items():
+        for start in range(0, len(pks), BULK_BATCH):
+            Decision.objects.filter(pk__in=pks[start : start + BULK_BATCH]).update(
+                effect=json.loads(merged), effect_at=effect_at
+            )
+    return sum(len(pks) for pks in groups.values())
 
 
 @transaction.atomic

@@ -102,9 +102,11 @@ def _facts_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
 
 
 def _effects_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
-    from flywheel.services import decision_effect_record
+    """One bulk effect write per batch (not one locked read and update per decision)."""
+    from flywheel.services import decision_effects_record
 
     final = conf.max_write_attempts()
+    effects: dict[int, dict] = {}
     for row in rows:
         if row.status == AssignmentStatus.WRITTEN:
             effect = {"owner_written": row.owner_id, "written_at": now.isoformat()}
@@ -114,7 +116,8 @@ def _effects_record(rows: Sequence[Assignment], *, now: dt.datetime) -> None:
         else:
             continue
         if row.decision_id is not None:
-            decision_effect_record(decision_id=row.decision_id, effect=effect)
+            effects[row.decision_id] = effect
+    decision_effects_record(effects=effects)
 
 
 def _give_up(row: Assignment) -> None:
