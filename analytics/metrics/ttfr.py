@@ -123,10 +123,10 @@ def histogram_counts(frame: pd.DataFrame) -> tuple[list[int], list[float]]:
 def definition(sla_minutes: int) -> list[str]:
     """What the numbers mean, as ttfr/README.md defines them (shown on the page)."""
     return [
-        "First response: the earliest outbound human touch on the lead at or after its creation: "
-        "a completed call, email or LinkedIn task (at its completion time), or a sent email "
-        "linked to the lead (at its message date). Open tasks and logged inbound emails never "
-        "count.",
+        "first response = the earliest outbound human touch on the lead after its creation.",
+        "A touch is a completed call, email or LinkedIn task (at its completion time) or a sent "
+        "email linked to the lead (at its message date). Open tasks and logged inbound emails "
+        "never count, nor do touches before the lead was created.",
         "Touches by the integration user or a configured automated sender are automated: they "
         "are kept apart and never count as the first response.",
         "Earliest wins: a touch that arrives late but happened earlier replaces the recorded "

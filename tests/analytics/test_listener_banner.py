@@ -100,8 +100,7 @@ def test_ttfr_page_states_the_definition_and_the_sla(manager_client, settings):
 
     html = manager_client.get("/dashboard/ttfr/").content.decode()
 
-    assert "How this is measured" in html
-    assert "earliest outbound human touch" in html
+    assert "How this is measured: first response = the earliest outbound human touch" in html
     assert "SLA: 45 business minutes" in html
 
 
