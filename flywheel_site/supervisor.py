@@ -3,6 +3,7 @@ stop them all cleanly on Ctrl-C (or when one of them dies)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,6 +59,21 @@ class Supervisor:
         self.children.append(child)
         return child
 
+    def run(self, child: Child) -> int:
+        """Run a one-off child to completion (logs prefixed like the others); its exit code.
+
+        It counts as a child while it runs, so ``stop()`` (Ctrl-C meanwhile) ends it too.
+        """
+        self.start(child)
+        assert child.process is not None
+        try:
+            code = child.process.wait()
+        finally:
+            if child.reader is not None:
+                child.reader.join(timeout=5)
+        self.children.remove(child)
+        return code
+
     def _pump(self, child: Child, index: int) -> None:
         assert child.process is not None and child.process.stdout is not None
         for line in child.process.stdout:
@@ -88,16 +104,27 @@ class Supervisor:
                 signal.signal(sig, handler)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM children in reverse start order, SIGKILL what is left after ``timeout``."""
-        for child in reversed(self.children):
-            if child.process and child.process.poll() is None:
-                os.killpg(child.process.pid, signal.SIGTERM)
+        """Stop children one by one in reverse start order (the emulator, started first, goes
+        last, so the others never see it vanish): SIGTERM, then SIGKILL after a shared
+        ``timeout``."""
+        running = [c for c in reversed(self.children) if c.process and c.process.poll() is None]
+        if running:
+            self.log("demo", "stopping " + ", ".join(child.name for child in running))
         deadline = time.monotonic() + timeout
-        for child in reversed(self.children):
-            if child.process is None:
-                continue
+        for child in running:
+            assert child.process is not None
+            _signal_group(child.process, signal.SIGTERM)
             try:
                 child.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
+                self.log("demo", f"{child.name} did not stop in time; killing it")
+                _signal_group(child.process, signal.SIGKILL)
                 child.process.wait()
+        if running:
+            self.log("demo", "all stopped")
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    """Signal the child's whole process group (qcluster's workers too); it may be gone already."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)

@@ -20,6 +20,7 @@ from flywheel_site.supervisor import Child, Supervisor
 DEMO_PASSWORD = "flywheel-demo"  # noqa: S105 - local demo logins, printed on purpose
 DEMO_USERS = (("admin", None), ("ops", OPS), ("manager", MANAGERS), ("labeler", LABELERS))
 READY_PREFIX = "sf_emulator ready "
+HISTORY_LEADS_PER_DAY = 150
 
 
 class Command(BaseCommand):
@@ -44,19 +45,25 @@ class Command(BaseCommand):
         self._users()
 
         supervisor = Supervisor(out=self.stdout._out)
+        try:
+            self._run(supervisor, state_dir, options)
+        except BaseException:  # a failure or Ctrl-C while starting: leave no child behind
+            supervisor.stop()
+            raise
+        sys.exit(supervisor.wait())
+
+    def _run(self, supervisor: Supervisor, state_dir: Path, options: dict) -> None:
         emulator_url = self._start_emulator(supervisor, state_dir, options)
         env = self._child_env(state_dir / "emulator", emulator_url)
-        first_run = not (state_dir / "history-loaded").exists()
-        if first_run and options["history_days"] > 0:
-            self._load_history(emulator_url, state_dir, options["history_days"], env)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        if options["history_days"] > 0:
+            self._load_history(supervisor, emulator_url, state_dir, options["history_days"], env)
         supervisor.start(Child("listen", [*manage, "listen"], env))
         supervisor.start(Child("cluster", [*manage, "qcluster"], env))
         supervisor.start(
             Child("web", [*manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"], env)
         )
         self._banner(options["port"], emulator_url)
-        sys.exit(supervisor.wait())
 
     def _users(self) -> None:
         user_model = get_user_model()
@@ -118,19 +125,36 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def _load_history(self, url: str, state_dir: Path, days: int, env: dict[str, str]) -> None:
-        self.stdout.write(f"First run: generating {days} days of lead history in the emulator...")
-        response = requests.post(
-            f"{url}/__emulator__/traffic",
-            json={"history_days": days, "leads_per_day": 150},
-            verify=env["SF_CA_BUNDLE"],
-            timeout=600,
-        )
-        response.raise_for_status()
+    def _load_history(
+        self, supervisor: Supervisor, url: str, state_dir: Path, days: int, env: dict[str, str]
+    ) -> None:
+        """Once per state directory: generate the history, then backfill TTFR from it.
+
+        Each step leaves a marker, so a rerun after an interruption does only what is left
+        (the backfill itself resumes from its checkpoint).
+        """
+        generated, loaded = state_dir / "history-generated", state_dir / "history-loaded"
+        if loaded.exists():
+            return
+        if not generated.exists():
+            self.stdout.write(f"First run: generating {days} days of lead history...")
+            response = requests.post(
+                f"{url}/__emulator__/traffic",
+                json={"history_days": days, "leads_per_day": HISTORY_LEADS_PER_DAY},
+                verify=env["SF_CA_BUNDLE"],
+                timeout=600,
+            )
+            response.raise_for_status()
+            generated.write_text("ok\n")
         self.stdout.write("Backfilling time to first response from that history...")
-        os.environ.update({k: v for k, v in env.items() if k.startswith(("SF_", "ANTHROPIC_"))})
-        call_command("backfill_ttfr", verbosity=0)
-        (state_dir / "history-loaded").write_text("ok\n")
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        code = supervisor.run(Child("backfill", [*manage, "backfill_ttfr"], env))
+        if code != 0:
+            raise CommandError(
+                f"The time-to-first-response backfill failed (exit code {code}); see its log "
+                "above. Run `make demo` again to resume it."
+            )
+        loaded.write_text("ok\n")
 
     def _banner(self, port: int, emulator_url: str) -> None:
         self.stdout.write(
