@@ -101,14 +101,15 @@ async def history(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
+    """API calls, usage, records by object and, with streaming installed, the stream's counters."""
     org = org_of(request)
     body = org.stats.snapshot()
     body["api_usage"] = {"used": org.usage.used(), "limit": org.usage.limit}
     body["records"] = {name: org.store.count(name) for name in SCHEMA}
-    events = org.events
-    published = getattr(events, "published", None) if events is not None else None
-    if published is not None:
-        body["events_published"] = published() if callable(published) else published
+    if org.events is not None:
+        streaming = org.events.stats()
+        body["events_published"] = streaming["events_published"]
+        body["streaming"] = streaming
     return json_response(body)
 
 
@@ -117,6 +118,7 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def set_faults(request: web.Request) -> web.Response:
+    """Merge fault settings; ``"clear": true`` first resets REST and stream faults alike."""
     org = org_of(request)
     body = await read_json(request)
     if not isinstance(body, dict):
@@ -129,8 +131,10 @@ async def set_faults(request: web.Request) -> web.Response:
         org.usage.exhaust()
     if body.get("expire_sessions"):
         org.sessions.expire_all()
-    if stream is not None:
-        org.events.apply_faults(stream)  # type: ignore[union-attr]
+    if org.events is not None and body.get("clear"):
+        org.events.reset_faults()
+    if org.events is not None and stream is not None:
+        org.events.apply_faults(stream)
     return json_response(org.faults.snapshot())
 
 

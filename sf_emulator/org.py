@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sf_emulator.certs import Credentials, ensure_credentials
 from sf_emulator.faults import Faults
@@ -21,6 +22,16 @@ ORG_ID = to_18("00D5f0000000001")
 DB_FILE = "org.sqlite3"
 DEFAULT_SESSION_TIMEOUT = dt.timedelta(hours=2)
 DEFAULT_DAILY_LIMIT = 1_000_000
+
+
+class EventStream(Protocol):
+    """What the org sees of the streaming feature (``sf_emulator.cdc.EventLog``) when installed."""
+
+    def apply_faults(self, faults: Mapping[str, object]) -> dict[str, object]: ...
+
+    def reset_faults(self) -> None: ...
+
+    def stats(self) -> dict[str, object]: ...
 
 
 @dataclass
@@ -101,7 +112,7 @@ class Org:
     login_url: str = ""
     instance_url: str = ""
     clock: Callable[[], dt.datetime] = _utc_now
-    events: object | None = None
+    events: EventStream | None = None
     truth: object | None = None
     traffic: object | None = None
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from sf_emulator.errors import SalesforceError
 from sf_emulator.rest_http import add_routes, json_response, org_of
+from sf_emulator.soql import SoqlError, execute
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
@@ -77,8 +78,6 @@ def _page(
 
 
 async def _run(request: web.Request, *, endpoint: str) -> web.Response:
-    from sf_emulator.soql import SoqlError, execute
-
     text = request.query.get("q")
     if not text or not text.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")

@@ -38,7 +38,15 @@ INDUSTRIES = (
     "Telecommunications",
     "Transportation",
 )
-LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+LEAD_SOURCES = (
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Trade Show",
+    "Webinar",
+    "Purchased List",
+    "Other",
+)
 
 
 def _f(name: str, type_: FieldType, **options: object) -> FieldInfo:

@@ -12,32 +12,21 @@ import random
 import re
 from dataclasses import dataclass
 
+from sf_emulator.schema import INDUSTRIES, LEAD_SOURCES
+
 INTENTS = ("pricing", "demo", "technical", "integration", "partnership", "support", "general")
 REGIONS = ("NA", "EMEA", "APAC", "LATAM", "MEA")
 SEGMENTS = ("SMB", "MM", "ENT")
-LEAD_SOURCES = (
-    ("Web", 40),
-    ("Phone Inquiry", 10),
-    ("Partner Referral", 10),
-    ("Trade Show", 10),
-    ("Webinar", 14),
-    ("Purchased List", 9),
-    ("Other", 7),
-)
-INDUSTRIES = (
-    "Agriculture",
-    "Banking",
-    "Education",
-    "Energy",
-    "Finance",
-    "Healthcare",
-    "Manufacturing",
-    "Media",
-    "Retail",
-    "Technology",
-    "Telecommunications",
-    "Transportation",
-)
+# How often each of the org's lead sources (the LeadSource picklist) comes up.
+LEAD_SOURCE_WEIGHTS = {
+    "Web": 40,
+    "Phone Inquiry": 10,
+    "Partner Referral": 10,
+    "Trade Show": 10,
+    "Webinar": 14,
+    "Purchased List": 9,
+    "Other": 7,
+}
 
 
 @dataclass(frozen=True)
@@ -320,7 +309,7 @@ class LeadFactory:
             "NumberOfEmployees": size_field,
             "Industry": rnd.choice(INDUSTRIES) if rnd.random() > 0.08 else None,
             "LeadSource": rnd.choices(
-                [s for s, _ in LEAD_SOURCES], weights=[w for _, w in LEAD_SOURCES]
+                LEAD_SOURCES, weights=[LEAD_SOURCE_WEIGHTS[source] for source in LEAD_SOURCES]
             )[0],
             "Description": description,
             "Status": "Open - Not Contacted",

@@ -248,3 +248,121 @@ def test_replay_survives_an_emulator_restart(tmp_path: Path):
                 assert replay_ids == [3]
 
         run(after_restart)
+
+
+def test_composite_email_and_traffic_writes_arrive_on_the_all_changes_channel(
+    org: EmulatorProcess, sf: Salesforce
+):
+    async def scenario() -> None:
+        async with streaming_client(org.connection_env) as client:
+            await client.subscribe("/data/ChangeEvents")
+
+            # When two leads are created in one sObject Collections call
+            body = {
+                "allOrNone": True,
+                "records": [
+                    {"attributes": {"type": "Lead"}, "LastName": f"C{n}", "Company": "Acme"}
+                    for n in range(2)
+                ],
+            }
+            results = await asyncio.to_thread(
+                sf.restful, "composite/sobjects", method="POST", json=body
+            )
+            created = await receive(client, 2)
+
+            # And the app emails the first one (logged as a Task)
+            email = {
+                "emailAddresses": "ada@example.test",
+                "emailSubject": "Hello",
+                "emailBody": "Thanks",
+                "relatedRecordId": results[0]["id"],
+                "logEmailOnSend": True,
+            }
+            await asyncio.to_thread(
+                sf.restful,
+                "actions/standard/emailSimple",
+                method="POST",
+                json={"inputs": [email]},
+            )
+            mailed = await receive(client, 2)
+
+            # And the traffic generator adds a lead of its own
+            await asyncio.to_thread(
+                org.control,
+                "POST",
+                "/__emulator__/traffic",
+                {"leads_per_min": 600, "respond": False},
+            )
+            try:
+                [synthetic] = await receive(client, 1)
+            finally:
+                await asyncio.to_thread(
+                    org.control, "POST", "/__emulator__/traffic", {"stop": True}
+                )
+
+        # Then every write arrived as a change event, the collection as one transaction
+        assert record_ids(created) == [result["id"] for result in results]
+        assert len({header(message)["transactionKey"] for message in created}) == 1
+        assert [header(message)["sequenceNumber"] for message in created] == [1, 2]
+        assert {header(message)["entityName"] for message in mailed} == {"Task", "EmailMessage"}
+        assert all(message["channel"] == "/data/ChangeEvents" for message in mailed)
+        assert header(synthetic)["entityName"] == "Lead"
+        assert header(synthetic)["changeOrigin"] == "com/salesforce/ui"
+        truth = org.control("GET", f"/__emulator__/truth/Lead/{record_ids([synthetic])[0]}")
+        assert truth.json()["origin"] == "traffic"
+
+    run(scenario)
+
+
+def test_clearing_faults_resumes_a_paused_stream_and_stats_report_the_stream(
+    org: EmulatorProcess, sf: Salesforce
+):
+    async def scenario() -> None:
+        async with streaming_client(org.connection_env) as client:
+            await client.subscribe(LEADS)
+            # Given stream faults set through the faults endpoint: paused, gaps and duplicates
+            faults = {"pause": True, "gap_next": 5, "duplicate_rate": 1.0, "retention_hours": 1}
+            await asyncio.to_thread(org.control, "POST", "/__emulator__/faults", {"stream": faults})
+            created = await create_leads(sf, 1)
+            assert await receive_nothing(client, within=0.5)
+
+            # When every fault is cleared
+            response = await asyncio.to_thread(
+                org.control, "POST", "/__emulator__/faults", {"clear": True}
+            )
+            assert response.status_code == 200
+
+            # Then the held event arrives (it was written while gaps were due), once
+            [gap] = await receive(client, 1)
+            assert record_ids([gap]) == created
+            assert header(gap)["changeType"] == "GAP_CREATE"
+            assert await receive_nothing(client, within=0.5)
+
+    run(scenario)
+
+    # And the stats show the stream back at its defaults, events counted in both places
+    stats = org.control("GET", "/__emulator__/stats").json()
+    streaming = stats["streaming"]
+    assert stats["events_published"] == streaming["events_published"] >= 1
+    assert streaming["paused"] is False
+    assert streaming["duplicate_rate"] == 0.0
+    assert streaming["gap_next"] == 0
+    assert streaming["retention_hours"] == 72
+    assert streaming["advice_timeout_ms"] == 110_000
+    assert streaming["last_replay_id"] >= streaming["oldest_replayable_id"]
+
+
+def test_clear_and_stream_faults_in_one_request_apply_in_that_order(org: EmulatorProcess):
+    stream(org, duplicate_rate=0.5, gap_next=3)
+
+    response = org.control(
+        "POST", "/__emulator__/faults", {"clear": True, "stream": {"pause": True}}
+    )
+
+    assert response.status_code == 200
+    streaming = org.control("GET", "/__emulator__/stats").json()["streaming"]
+    assert (streaming["paused"], streaming["duplicate_rate"], streaming["gap_next"]) == (
+        True,
+        0.0,
+        0,
+    )

@@ -10,6 +10,8 @@ import pytest
 
 from sf_emulator.cdc import OVERFLOW_RECORD_ID, EventLog, channel_for, entities_for
 from sf_emulator.changes import RecordChange
+from tests.emulator.test_store import USER as REP_USER
+from tests.emulator.test_store import open_store
 
 INTEGRATION_USER = "0055f000000001cAAA"
 REP = "0055f0000000001AAA"
@@ -248,3 +250,28 @@ def test_channels_map_to_entities():
     assert entities_for(channel_for("Lead")) == ("Lead",)
     assert entities_for("/data/ChangeEvents") == ("Lead", "Task", "EmailMessage")
     assert entities_for("/data/AccountChangeEvent") is None
+
+
+def test_store_writes_publish_create_delete_and_undelete_with_every_field(
+    tmp_path: Path, log: EventLog
+):
+    # Given the event log subscribed to an org's store
+    store = open_store(tmp_path)
+    store.subscribe(log.on_change)
+    lead_id = store.create(
+        "Lead", {"FirstName": "Ann", "LastName": "Lee", "Company": "Acme"}, user_id=REP_USER
+    )
+
+    # When the lead is deleted and taken back out of the recycle bin
+    store.delete("Lead", lead_id, user_id=REP_USER)
+    store.undelete("Lead", lead_id, user_id=REP_USER)
+
+    # Then DELETE is header-only and UNDELETE carries every non-null field, as CREATE does
+    created, deleted, undeleted = events_of(log, entities=("Lead",))
+    kinds = [d["payload"]["ChangeEventHeader"]["changeType"] for d in (created, deleted, undeleted)]
+    assert kinds == ["CREATE", "DELETE", "UNDELETE"]
+    assert set(deleted["payload"]) == {"ChangeEventHeader"}
+    assert undeleted["payload"]["Name"] == {"FirstName": "Ann", "LastName": "Lee"}
+    same = {key for key in created["payload"] if key not in ("ChangeEventHeader",)}
+    assert same <= set(undeleted["payload"])
+    assert undeleted["payload"]["ChangeEventHeader"]["recordIds"] == [lead_id]

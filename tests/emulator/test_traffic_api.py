@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -94,3 +95,53 @@ def test_serve_traffic_flag_starts_leads_and_truth_survives_a_restart(tmp_path):
         after = emulator.control("GET", f"/__emulator__/truth?ids={ids}").json()["records"]
         assert after == before
         assert emulator.control("GET", "/__emulator__/traffic").json()["running"] is True
+
+
+def test_history_request_backdates_leads_with_ground_truth(
+    fresh_org: EmulatorProcess, sf: Salesforce
+):
+    # When two days of history at 15 leads a day are asked for
+    response = fresh_org.control(
+        "POST", "/__emulator__/traffic", json={"history_days": 2, "leads_per_day": 15, "seed": 3}
+    )
+
+    # Then 30 past leads exist, spread over the two days, each with its ground truth
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["created"], body["days"], body["leads_per_day"]) == (30, 2, 15)
+    assert body["status"]["history_leads"] == 30 and body["status"]["running"] is False
+    recent = sf.query_all("SELECT Id, CreatedDate FROM Lead WHERE CreatedDate = LAST_N_DAYS:2")
+    recent = recent["records"]
+    created = sorted(dt.datetime.fromisoformat(r["CreatedDate"]) for r in recent)
+    now = dt.datetime.now(dt.UTC)
+    assert len(recent) == 30
+    assert created[0] < now - dt.timedelta(days=1) and created[-1] < now
+    ids = ",".join(record["Id"] for record in recent)
+    truth = fresh_org.control("GET", f"/__emulator__/truth?ids={ids}").json()
+    assert truth["missing"] == []
+    assert {record["origin"] for record in truth["records"]} == {"history"}
+    bad = fresh_org.control("POST", "/__emulator__/traffic", json={"history_days": "two"})
+    assert bad.status_code == 400
+
+
+def test_emulator_stays_responsive_at_a_thousand_leads_a_minute(
+    fresh_org: EmulatorProcess, sf: Salesforce
+):
+    # Given the generator at 1,000 leads a minute with reps answering
+    fresh_org.control("POST", "/__emulator__/traffic", json={"leads_per_min": 1000, **FAST_REPS})
+    try:
+        # When the app reads for three seconds
+        latencies = []
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            sf.query("SELECT Id FROM Lead ORDER BY CreatedDate DESC LIMIT 10")
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.05)
+    finally:
+        status = fresh_org.control("POST", "/__emulator__/traffic", json={"stop": True}).json()
+
+    # Then every read answered quickly and the leads kept coming at about the rate
+    assert max(latencies) < 2.0
+    assert sorted(latencies)[len(latencies) // 2] < 0.5
+    assert 25 <= status["leads_created"] <= 90

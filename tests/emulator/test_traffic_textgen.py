@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from sf_emulator.schema import SCHEMA
 from sf_emulator.textgen import COUNTRIES, INTENTS, REGIONS, LeadFactory, segment_for
 from sf_emulator.traffic import Behaviour, after_working_minutes, response_delay
 
 ISO2 = {country.iso2: country for country in COUNTRIES}
+TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates.json"
 REP_BERLIN = {
     "time_zone": "Europe/Berlin",
     "working_hours": {"start": "08:00", "end": "18:00", "days": [0, 1, 2, 3, 4]},
@@ -77,6 +81,43 @@ def test_countries_come_as_names_codes_aliases_and_blanks(thousand_leads):
             assert lead.truth.region == "UNKNOWN"
         else:
             assert lead.truth.region == ISO2[str(lead.truth.country_iso2)].region
+
+
+def test_some_country_names_carry_a_typo(thousand_leads):
+    known = {
+        form.lower()
+        for country in COUNTRIES
+        for form in (country.name, country.iso2, country.iso3, *country.aliases)
+    }
+    typos = [
+        lead
+        for lead in thousand_leads
+        if lead.fields["Country"] and lead.fields["Country"].lower() not in known
+    ]
+
+    assert 10 <= len(typos) <= 60
+    for lead in typos:
+        name = ISO2[str(lead.truth.country_iso2)].name
+        assert abs(len(lead.fields["Country"]) - len(name)) <= 1
+        assert lead.fields["Country"][0] == name[0]
+
+
+def test_every_intent_of_the_shipped_templates_is_generated():
+    templates = json.loads(TEMPLATES.read_text())["templates"]
+
+    assert {template["intent"] for template in templates} == set(INTENTS)
+
+
+def test_lead_sources_and_industries_are_the_orgs_picklist_values(thousand_leads):
+    picklist = {name: SCHEMA["Lead"][name].picklist_values for name in ("LeadSource", "Industry")}
+    sources = Counter(lead.fields["LeadSource"] for lead in thousand_leads)
+    industries = Counter(lead.fields["Industry"] for lead in thousand_leads)
+
+    assert set(sources) == set(picklist["LeadSource"])
+    assert {"Trade Show", "Webinar"} <= set(sources)
+    assert sources["Web"] == max(sources.values())
+    assert set(industries) - {None} == set(picklist["Industry"])
+    assert 30 <= industries[None] <= 140
 
 
 def test_western_asia_and_africa_are_mea_and_the_caribbean_latam():
