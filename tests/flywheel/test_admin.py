@@ -1,0 +1,216 @@
+"""The decision list in the admin: read-only, unlabeled first, filters, bulk accept, export zip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+from flywheel.models import Decision, Label
+from flywheel_site.roles import LABELERS, MANAGERS, roles_sync
+from tests.flywheel.conftest import RULES_OUTPUT, Rules
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:flywheel_decision_changelist")
+
+
+def _user(name: str, role: str) -> User:
+    roles_sync()
+    user = User.objects.create_user(name, password="pw-12345-long", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def labeler() -> User:
+    return _user("lina", LABELERS)
+
+
+@pytest.fixture
+def labeler_client(client, labeler):
+    client.force_login(labeler)
+    return client
+
+
+def _confident(confidence: float):
+    def rules(_context: dict) -> Rules:
+        return Rules(output=dict(RULES_OUTPUT), confidence=confidence, explanation="rules")
+
+    return rules
+
+
+def _listed(response) -> list[int]:
+    return [decision.pk for decision in response.context["cl"].result_list]
+
+
+def test_unlabeled_decisions_come_first(labeler_client, labeler, decide_case):
+    older = decide_case(subject_id="00Q000000000001AAA").decision_id
+    newer = decide_case(subject_id="00Q000000000002AAA").decision_id
+    Label.objects.create(decision_id=newer, verdict="correct", source="human", reviewer=labeler)
+
+    response = labeler_client.get(CHANGELIST)
+
+    assert _listed(response) == [older, newer]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("workload__exact=triage", ["triage"]),
+        ("band=low", ["low"]),
+        ("band=high", ["routing", "triage"]),
+        ("labeled=yes", ["labeled"]),
+        ("labeled=no", ["low", "routing", "triage"]),
+        ("status__exact=ok", ["labeled", "low", "routing", "triage"]),
+        ("decider__exact=llm", []),
+    ],
+)
+def test_filters_narrow_the_list(labeler_client, labeler, decide_case, query, expected):
+    ids = {
+        "routing": decide_case(),
+        "triage": decide_case(workload="triage"),
+        "low": decide_case(workload="low", rules=_confident(0.3)),
+        "labeled": decide_case(workload="labeled", rules=_confident(0.6)),
+    }
+    ids = {name: result.decision_id for name, result in ids.items()}
+    Label.objects.create(
+        decision_id=ids["labeled"], verdict="correct", source="human", reviewer=labeler
+    )
+
+    response = labeler_client.get(f"{CHANGELIST}?{query}")
+
+    names = {pk: name for name, pk in ids.items()}
+    assert sorted(names[pk] for pk in _listed(response)) == expected
+
+
+def test_decisions_and_labels_are_read_only(labeler_client, decide_case):
+    decision_id = decide_case().decision_id
+    change = reverse("admin:flywheel_decision_change", args=[decision_id])
+
+    page = labeler_client.get(change)
+    post = labeler_client.post(change, {"workload": "tampered"})
+    add = labeler_client.get(reverse("admin:flywheel_decision_add"))
+    delete = labeler_client.post(reverse("admin:flywheel_decision_delete", args=[decision_id]))
+    label_add = labeler_client.get(reverse("admin:flywheel_label_add"))
+
+    assert page.status_code == 200 and b'name="workload"' not in page.content
+    assert (post.status_code, add.status_code, delete.status_code) == (403, 403, 403)
+    assert label_add.status_code == 403
+    assert Decision.objects.get().workload == "routing"
+
+
+def test_bulk_accept_labels_only_high_confidence_rows(labeler_client, labeler, decide_case):
+    high = decide_case(rules=_confident(0.95)).decision_id
+    low = decide_case(rules=_confident(0.5)).decision_id
+
+    response = labeler_client.post(
+        CHANGELIST,
+        {"action": "bulk_accept", "_selected_action": [high, low]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert list(Label.objects.values_list("decision_id", "verdict", "reviewer")) == [
+        (high, "correct", labeler.pk)
+    ]
+    assert "Accepted 1 decision(s)." in page
+    assert "Refused 1 decision(s) below 0.9 confidence" in page
+
+
+def test_bulk_accept_threshold_follows_the_setting(labeler_client, decide_case, settings):
+    settings.FLYWHEEL_HIGH_CONFIDENCE = 0.4
+    decision_id = decide_case(rules=_confident(0.5)).decision_id
+
+    labeler_client.post(CHANGELIST, {"action": "bulk_accept", "_selected_action": [decision_id]})
+
+    assert Label.objects.get().decision_id == decision_id
+
+
+def test_bulk_accept_twice_adds_no_second_label(labeler_client, decide_case):
+    decision_id = decide_case(rules=_confident(0.95)).decision_id
+    data = {"action": "bulk_accept", "_selected_action": [decision_id]}
+
+    labeler_client.post(CHANGELIST, data)
+    response = labeler_client.post(CHANGELIST, data, follow=True)
+
+    assert Label.objects.count() == 1
+    assert "1 you had labeled already were skipped." in response.content.decode()
+
+
+def test_manager_sees_the_list_but_cannot_bulk_accept(client, decide_case):
+    decision_id = decide_case(rules=_confident(0.95)).decision_id
+    client.force_login(_user("mia", MANAGERS))
+
+    page = client.get(CHANGELIST)
+    client.post(CHANGELIST, {"action": "bulk_accept", "_selected_action": [decision_id]})
+
+    assert page.status_code == 200 and b"bulk_accept" not in page.content
+    assert not Label.objects.exists()
+
+
+def test_changelist_query_count_does_not_grow_with_rows(
+    labeler_client, decide_case, django_assert_max_num_queries
+):
+    for n in range(30):
+        decide_case(subject_id=f"00Q0000000000{n:02d}AAA", workload=f"w{n % 3}")
+
+    with django_assert_max_num_queries(9):
+        response = labeler_client.get(CHANGELIST)
+
+    assert len(_listed(response)) == 30
+
+
+def test_label_list_query_count_does_not_grow_with_rows(
+    labeler_client, labeler, decide_case, django_assert_max_num_queries
+):
+    for n in range(20):
+        decision_id = decide_case(subject_id=f"00Q0000000000{n:02d}AAA").decision_id
+        Label.objects.create(
+            decision_id=decision_id, verdict="correct", source="human", reviewer=labeler
+        )
+
+    with django_assert_max_num_queries(9):
+        response = labeler_client.get(reverse("admin:flywheel_label_changelist"))
+
+    assert response.status_code == 200 and len(response.context["cl"].result_list) == 20
+
+
+def test_export_download_is_a_zip_of_jsonl_files(labeler_client, labeler, decide_case):
+    decision_id = decide_case(workload="triage").decision_id
+    decide_case(workload="other")
+    Label.objects.create(
+        decision_id=decision_id,
+        verdict="incorrect",
+        corrected_output={"segment": "MM", "reason": "about 300 staff"},
+        source="human",
+        reviewer=labeler,
+    )
+
+    response = labeler_client.get(
+        reverse("admin:flywheel_decision_export"),
+        {"workload": "triage", "format": "sft", "redact_pii": "on"},
+    )
+
+    assert response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    jsonl = [name for name in bundle.namelist() if name.endswith(".jsonl")]
+    assert len(jsonl) == 1 and jsonl[0].startswith("triage/")
+    lines = bundle.read(jsonl[0]).decode().splitlines()
+    assert len(lines) == 1
+    assistant = json.loads(lines[0])["messages"][-1]
+    assert json.loads(assistant["content"]) == {"segment": "MM", "reason": "about 300 staff"}
+    assert "Exported 1 line(s)" in bundle.read("SUMMARY.txt").decode()
+
+
+def test_export_with_nothing_to_export_says_so(labeler_client):
+    response = labeler_client.get(
+        reverse("admin:flywheel_decision_export"), {"format": "dpo"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Nothing to export with these filters." in response.content.decode()
