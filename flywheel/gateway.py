@@ -3,6 +3,11 @@
 Each call picks a decider (the rules; the LLM or a registered local model when the workload says
 the case needs one), validates the answer against the workload's output schema, falls back to the
 rules on any failure and writes exactly one ``Decision`` row per case, either way.
+
+For a case that needs a model, the workload's lineup (``flywheel.deciders.lineup_for``) may send
+the subject to an A/B challenger, or run a shadow challenger beside the champion: the shadow's
+answer gets its own row in workload ``<workload>.shadow`` (``effect`` names the decision it
+shadowed and says it was not acted on); callers only ever see the champion's result.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 
 from flywheel import conf
 from flywheel.choices import Decider, DecisionStatus
-from flywheel.deciders import ModelDecider, decider_for
+from flywheel.deciders import ModelDecider, lineup_for
 from flywheel.llm import LlmFailure, llm_decide
 from flywheel.models import Decision
 from flywheel.redaction import api_key_strip, secrets_scrub
@@ -37,6 +42,9 @@ class DecisionResult:
     decided_by: str
     status: str
     reason: str = ""
+
+
+SHADOW_SUFFIX = ".shadow"
 
 
 class RulesFailed(RuntimeError):
@@ -63,7 +71,7 @@ def decide(
     policy_version: int | None = None,
 ) -> DecisionResult:
     """Decide one case and record it (one INSERT)."""
-    decision, failure = _decision_build(
+    decision, failure, shadow = _decision_build(
         workload=workload,
         subject_id=subject_id,
         context=context,
@@ -75,6 +83,8 @@ def decide(
         policy_version=policy_version,
     )
     decision.save(force_insert=True)
+    if shadow is not None:
+        _shadow_link(shadow, decision).save(force_insert=True)
     if failure is not None:
         raise RulesFailed([decision.pk], failure)
     return _result(decision)
@@ -105,8 +115,11 @@ def decide_many(
         )
         for case in cases
     ]
-    decisions = Decision.objects.bulk_create([decision for decision, _ in built], batch_size=500)
-    failures = [(d.pk, f) for d, f in built if f is not None]
+    decisions = Decision.objects.bulk_create([decision for decision, _, _ in built], batch_size=500)
+    shadows = [_shadow_link(s, d) for d, _, s in built if s is not None]
+    if shadows:
+        Decision.objects.bulk_create(shadows, batch_size=500)
+    failures = [(d.pk, f) for d, f, _ in built if f is not None]
     if failures:
         raise RulesFailed([pk for pk, _ in failures], failures[0][1])
     return [_result(decision) for decision in decisions]
@@ -123,7 +136,7 @@ def _decision_build(
     rules: RulesFn,
     use_llm: bool,
     policy_version: int | None,
-) -> tuple[Decision, BaseException | None]:
+) -> tuple[Decision, BaseException | None, Decision | None]:
     started = time.perf_counter()
     decision = Decision(
         workload=workload,
@@ -133,26 +146,56 @@ def _decision_build(
         context=context,
         output_schema=output_schema,
     )
-    answered = False
+    answered, shadow = False, None
     if use_llm:
-        model = decider_for(workload)
+        lineup = lineup_for(workload)
+        model = lineup.decider_for_subject(workload=workload, subject_id=decision.subject_id)
         answered = (
             _try_model(decision, model=model, context=context, messages=messages)
             if model is not None
             else _try_llm(decision, messages=messages)
         )
+        if lineup.shadow is not None:
+            shadow = _shadow_build(decision, model=lineup.shadow, messages=messages)
     if not answered:
         failure = _apply_rules(decision, rules=rules, context=context)
         if failure is not None:
             decision.latency_ms = _since(started)
             decision.conversation = api_key_strip({"messages": list(messages)})
-            return decision, failure
+            return decision, failure, shadow
     decision.latency_ms = max(decision.latency_ms, _since(started))
     decision.output = api_key_strip(decision.output)
     assistant = {"role": "assistant", "content": json.dumps(decision.output, ensure_ascii=False)}
     decision.conversation = api_key_strip({"messages": [*messages, assistant]})
     decision.context = api_key_strip(context)
-    return decision, None
+    return decision, None, shadow
+
+
+def _shadow_build(champion: Decision, *, model: ModelDecider, messages: list[dict]) -> Decision:
+    """The challenger's answer on the same case, as a row of its own (an error row when it fails:
+    a shadow never falls back, its failures are part of what shadowing measures)."""
+    started = time.perf_counter()
+    shadow = Decision(
+        workload=f"{champion.workload}{SHADOW_SUFFIX}"[:40],
+        subject_id=champion.subject_id,
+        prompt_version=champion.prompt_version,
+        policy_version=champion.policy_version,
+        context=api_key_strip(champion.context),
+        output_schema=champion.output_schema,
+        created_at=champion.created_at,
+        model_name=str(getattr(model, "model_name", ""))[:100],
+    )
+    if not _try_model(shadow, model=model, context=champion.context, messages=messages):
+        shadow.decider, shadow.status = Decider.MODEL, DecisionStatus.ERROR
+    shadow.latency_ms = max(shadow.latency_ms, _since(started))
+    assistant = {"role": "assistant", "content": json.dumps(shadow.output, ensure_ascii=False)}
+    shadow.conversation = api_key_strip({"messages": [*messages, assistant]})
+    return shadow
+
+
+def _shadow_link(shadow: Decision, champion: Decision) -> Decision:
+    shadow.effect = {"shadow_of": champion.pk, "acted": False}
+    return shadow
 
 
 def _try_model(

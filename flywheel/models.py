@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from flywheel.choices import Decider, DecisionStatus, LabelSource, Verdict
+from flywheel.learning.choices import CHALLENGER_MODES, ModelMode
 
 
 class Decision(models.Model):
@@ -105,3 +106,67 @@ class Label(models.Model):
             raise ValidationError(
                 {"corrected_output": "A 'correct' verdict keeps the decision's own output."}
             )
+
+
+class ModelVersion(models.Model):
+    """A trained local model for one workload: its artifact on disk, metrics and serving mode.
+
+    Modes change only through ``flywheel.learning.services.model_version_mode_set``; a workload has
+    at most one champion and at most one challenger (shadow or A/B) at a time.
+    """
+
+    workload = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    algorithm = models.CharField(max_length=200)
+    artifact_path = models.CharField(
+        max_length=500, help_text="Relative to FLYWHEEL_MODEL_DIR (default var/models/)."
+    )
+    sha256 = models.CharField(max_length=64, help_text="Checked every time the artifact loads.")
+    metrics = models.JSONField(default=dict, blank=True)
+    training_set = models.JSONField(
+        default=dict, blank=True, help_text="Decision ids and counts the model was trained on."
+    )
+    mode = models.CharField(max_length=16, choices=ModelMode.choices, default=ModelMode.OFF)
+    ab_share = models.FloatField(
+        default=0.1, help_text="Share of subjects the model decides in A/B mode (0 to 1)."
+    )
+    history = models.JSONField(default=list, blank=True, help_text="Mode changes: when, who.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("workload", "-version")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workload", "version"), name="%(app_label)s_%(class)s_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=("workload",),
+                condition=models.Q(mode=ModelMode.CHAMPION),
+                name="%(app_label)s_%(class)s_one_champion",
+            ),
+            models.UniqueConstraint(
+                fields=("workload",),
+                condition=models.Q(mode__in=CHALLENGER_MODES),
+                name="%(app_label)s_%(class)s_one_challenger",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ab_share__gte=0) & models.Q(ab_share__lte=1),
+                name="%(app_label)s_%(class)s_ab_share_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=ModelMode.values),
+                name="%(app_label)s_%(class)s_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload} v{self.version} ({self.get_mode_display()})"
+
+    @property
+    def name(self) -> str:
+        """How decisions name this model (``Decision.model_name``)."""
+        return f"local:{self.workload}:v{self.version}"
+
+    def clean(self) -> None:
+        if not 0 <= self.ab_share <= 1:
+            raise ValidationError({"ab_share": "A share between 0 and 1."})
