@@ -276,3 +276,21 @@ def test_nullable_and_user_properties_get_plausible_values(llm, lead_truth):
         "pool": None,
         "priority": False,
     }
+
+
+def test_default_accuracy_is_about_ninety_percent(llm, lead_truth):
+    # Given the default settings (the fixture only removes latency)
+    settings = llm.control("GET", "/__emulator__/anthropic").json()["settings"]
+    assert settings["accuracy"] == 0.9
+    sdk = client(llm)
+
+    # When every known lead is classified ten times
+    right = total = 0
+    for truth in lead_truth:
+        for _ in range(10):
+            answer = classify(sdk, truth["id"]).content[0].input
+            right += sum(answer[key] == truth[key] for key in ("segment", "region", "intent"))
+            total += 3
+
+    # Then about nine answers in ten match the ground truth
+    assert 0.8 <= right / total <= 0.98
