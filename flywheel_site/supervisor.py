@@ -103,28 +103,24 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         """Stop children one by one in reverse start order (the emulator, started first, goes
-        last, so the others never see it vanish): SIGTERM, then SIGKILL after a shared
-        ``timeout``."""
+        last, so the others never see it vanish): SIGTERM to the child itself, which stops its
+        own workers (qcluster), then SIGKILL to its whole group after ``timeout`` seconds."""
         running = [c for c in reversed(self.children) if c.process and c.process.poll() is None]
         if running:
             self.log("demo", "stopping " + ", ".join(child.name for child in running))
-        deadline = time.monotonic() + timeout
         for child in running:
             assert child.process is not None
-            _signal_group(child.process, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)
             try:
-                child.process.wait(max(0.1, deadline - time.monotonic()))
+                child.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.log("demo", f"{child.name} did not stop in time; killing it")
-                _signal_group(child.process, signal.SIGKILL)
-                child.process.wait()
+                self.log("demo", f"{child.name} did not stop in {timeout:g} s; killing it")
+            # Whatever the child left behind in its group (workers) goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
         if running:
             self.log("demo", "all stopped")
-
-
-def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
-    """Signal the child's whole process group (qcluster's workers too); it may be gone already."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)

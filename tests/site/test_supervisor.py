@@ -52,4 +52,4 @@ def test_stop_kills_a_child_that_ignores_sigterm():
     supervisor.stop(timeout=0.5)
 
     assert child.process.returncode is not None
-    assert "stubborn did not stop in time; killing it" in out.getvalue()
+    assert "stubborn did not stop in 0.5 s; killing it" in out.getvalue()
