@@ -1,7 +1,8 @@
 """The REST API under ``/services/``: versions, auth, limits, faults, errors, stats.
 
 Handlers live in rest_records (sObjects, describe), rest_query (SOQL with paging) and
-rest_composite (sObject Collections, emailSimple); this module wraps them all.
+rest_composite (sObject Collections, emailSimple), rest_composite_batch (composite with
+Collections subrequests); this module wraps them all.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import re
 
 from aiohttp import web
 
-from sf_emulator import rest_actions, rest_composite, rest_query, rest_records
+from sf_emulator import (
+    rest_actions,
+    rest_composite,
+    rest_composite_batch,
+    rest_query,
+    rest_records,
+)
 from sf_emulator.errors import SalesforceError
 from sf_emulator.faults import ERROR_BODIES
 from sf_emulator.org import Org
@@ -174,4 +181,5 @@ def setup(app: web.Application) -> None:
     rest_query.setup(app)
     rest_records.setup(app)
     rest_composite.setup(app)
+    rest_composite_batch.setup(app)
     rest_actions.setup(app)

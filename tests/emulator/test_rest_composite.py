@@ -166,3 +166,53 @@ def test_email_simple_with_every_input_invalid_is_a_bad_request(sf: Salesforce) 
         )
 
     assert caught.value.content[0]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+
+
+def composite_of(subrequests: int, records: int) -> dict:
+    url = "/services/data/v59.0/composite/sobjects"
+    return {
+        "compositeRequest": [
+            {
+                "method": "POST",
+                "url": url,
+                "referenceId": f"r{n}",
+                "body": {"records": [lead(n * 1000 + i) for i in range(records)]},
+            }
+            for n in range(subrequests)
+        ]
+    }
+
+
+def test_composite_holds_five_collections_in_one_call(
+    sf: Salesforce, fresh_org: EmulatorProcess
+) -> None:
+    reply = sf.restful("composite", method="POST", json=composite_of(5, 200))
+
+    answers = reply["compositeResponse"]
+    assert [a["referenceId"] for a in answers] == ["r0", "r1", "r2", "r3", "r4"]
+    assert all(a["httpStatusCode"] == 200 and len(a["body"]) == 200 for a in answers)
+    assert records_of(fresh_org, "Lead") == 1000
+    stats = fresh_org.control("GET", "/__emulator__/stats").json()["by_endpoint"]
+    assert stats["POST composite"] == 1
+
+
+def test_composite_refuses_a_sixth_collection(sf: Salesforce, fresh_org: EmulatorProcess) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite", method="POST", json=composite_of(6, 1))
+
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+    assert records_of(fresh_org, "Lead") == 0
+
+
+def test_composite_subrequest_over_200_records_fails_alone(
+    sf: Salesforce, fresh_org: EmulatorProcess
+) -> None:
+    body = composite_of(2, 1)
+    body["compositeRequest"][1]["body"]["records"] = [lead(i) for i in range(201)]
+
+    first, second = sf.restful("composite", method="POST", json=body)["compositeResponse"]
+
+    assert first["httpStatusCode"] == 200 and first["body"][0]["success"] is True
+    assert second["httpStatusCode"] == 400
+    assert second["body"][0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    assert records_of(fresh_org, "Lead") == 1
