@@ -29,6 +29,7 @@ CHANGE_TYPES = frozenset(
 COMPOUND_FIELDS = frozenset({"Name", "Address"})
 OWN_CLIENT = "flywheel"
 MAX_FIELD_CHARS = 32_000
+MAX_REPLAY_ID = 2**63 - 1  # replay ids are stored in a 64-bit integer column
 
 
 class InvalidChangeEvent(ValueError):
@@ -73,6 +74,8 @@ def parse_message(message: object, *, channel: str = "") -> list[ParsedChange]:
     replay_id = event.get("replayId")
     if replay_id is not None and (not isinstance(replay_id, int) or isinstance(replay_id, bool)):
         raise InvalidChangeEvent(f"replayId is not an integer: {replay_id!r}")
+    if replay_id is not None and not 0 <= replay_id <= MAX_REPLAY_ID:
+        raise InvalidChangeEvent(f"replayId out of range: {replay_id!r}")
 
     entity = header.get("entityName")
     if entity not in ENTITIES:
@@ -100,11 +103,11 @@ def parse_message(message: object, *, channel: str = "") -> list[ParsedChange]:
         "entity": entity,
         "change_type": change_type,
         "fields": fields,
-        "changed_fields": [_flat_name(str(name)) for name in changed],
+        "changed_fields": [_flat_name(_text(name)) for name in changed],
         "commit_timestamp": commit_timestamp,
-        "commit_user": str(header.get("commitUser") or "")[:18],
-        "change_origin": origin[:255],
-        "transaction_key": str(header.get("transactionKey") or "")[:64],
+        "commit_user": _text(header.get("commitUser") or "")[:18],
+        "change_origin": _text(origin)[:255],
+        "transaction_key": _text(header.get("transactionKey") or "")[:64],
         "replay_id": replay_id,
         "is_own_write": is_own_origin(origin),
         "channel": channel or str(message.get("channel") or ""),
@@ -120,10 +123,22 @@ def flatten_fields(payload: dict) -> dict[str, object]:
             continue
         if name in COMPOUND_FIELDS and isinstance(value, dict):
             for part, part_value in value.items():
-                flat[part] = _bounded(part_value)
+                flat[_text(part)] = storable(part_value)
             continue
-        flat[name] = _bounded(value)
+        flat[_text(name)] = storable(value)
     return flat
+
+
+def storable(value: object) -> object:
+    """``value`` with every string bounded and free of NUL characters, which PostgreSQL refuses
+    in text and JSON columns (one such character would fail the whole batch)."""
+    if isinstance(value, str):
+        return _text(value)[:MAX_FIELD_CHARS]
+    if isinstance(value, dict):
+        return {_text(str(key)): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
 
 
 def is_own_origin(change_origin: str) -> bool:
@@ -140,10 +155,8 @@ def _flat_name(name: str) -> str:
     return tail if head in COMPOUND_FIELDS and tail else name
 
 
-def _bounded(value: object) -> object:
-    if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-        return value[:MAX_FIELD_CHARS]
-    return value
+def _text(value: object) -> str:
+    return str(value).replace("\x00", "")
 
 
 def _commit_time(value: object) -> dt.datetime:

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from salesforce.cdc import ParsedChange
+from salesforce.cdc import MAX_REPLAY_ID, ParsedChange, storable
 from salesforce.dispatch import EventView, plan_dispatch
 from salesforce.models import ChangeEvent, DeadLetter, ReplayPosition
 
@@ -93,7 +93,11 @@ def _without_duplicates(changes: Sequence[ParsedChange], *, source: str) -> list
 def replay_position_save(
     *, channel: str, replay_id: int | None, commit_timestamp: dt.datetime | None
 ) -> None:
-    """Move a channel's replay position forward (never backwards)."""
+    """Move a channel's replay position forward (never backwards). An id no real stream sends
+    (outside the 64-bit column, from a dead-lettered message) is ignored."""
+    if replay_id is not None and not 0 <= replay_id <= MAX_REPLAY_ID:
+        logger.warning("ignored out-of-range replay id %r on %s", replay_id, channel)
+        replay_id = None
     position, _ = ReplayPosition.objects.select_for_update().get_or_create(channel=channel)
     if replay_id is not None and (position.replay_id is None or replay_id > position.replay_id):
         position.replay_id = replay_id
@@ -115,8 +119,11 @@ def replay_position_get(channel: str) -> ReplayPosition | None:
 
 def dead_letter_record(*, source: str, reason: str, payload: object) -> DeadLetter:
     logger.warning("dead letter from %s: %s", source, reason)
-    safe_payload = payload if isinstance(payload, dict) else {"value": repr(payload)[:10_000]}
-    return DeadLetter.objects.create(source=source, reason=reason[:2000], payload=safe_payload)
+    safe_payload = (
+        storable(payload) if isinstance(payload, dict) else {"value": repr(payload)[:10_000]}
+    )
+    reason = reason.replace("\x00", "")[:2000]
+    return DeadLetter.objects.create(source=source, reason=reason, payload=safe_payload)
 
 
 def events_dispatch(
