@@ -70,6 +70,7 @@ class Listener:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        loop.set_exception_handler(_quiet_cancelled_callbacks)
         try:
             await self._serve()
         finally:
@@ -334,6 +335,15 @@ class Listener:
             inbox.replay_position_save(
                 channel=channel, replay_id=None, commit_timestamp=subscribed_at
             )
+
+
+def _quiet_cancelled_callbacks(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """aiocometd-ng reads the result of its cancelled long poll in a done-callback when the
+    client closes; that is a normal shutdown, not an error worth a traceback."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        logger.debug("cancelled CometD request at shutdown: %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)
 
 
 class _LazyClient:

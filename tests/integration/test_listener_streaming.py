@@ -17,10 +17,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("listener_streami
 SUBSCRIBED = "subscribed to /data/LeadChangeEvent"
 
 
-def _owner_writes(org, leads: list[str]) -> dict[str, int]:
-    return {lead: len(org.owner_writes(lead)) for lead in leads}
-
-
 def test_leads_created_in_the_org_get_an_owner_within_seconds(org, start_listener, client):
     listener = start_listener()
     wait_for_output(listener, SUBSCRIBED, timeout=40)
@@ -28,7 +24,7 @@ def test_leads_created_in_the_org_get_an_owner_within_seconds(org, start_listene
     leads = org.create_leads(5)
     wait_for(lambda: org.routed(leads), timeout=10, message="owners written within 10 s")
 
-    assert set(_owner_writes(org, leads).values()) == {1}
+    assert org.owner_write_counts(leads) == {1}
     wait_for(
         lambda: listener_status_get()["lag_seconds"] is not None,
         timeout=10,
@@ -70,7 +66,7 @@ def test_listener_killed_mid_stream_and_restarted_routes_every_lead_exactly_once
     leads += org.create_leads(2, prefix="After restart")
 
     wait_for(lambda: org.routed(leads), timeout=40, message="every lead routed")
-    assert set(_owner_writes(org, leads).values()) == {1}
+    assert org.owner_write_counts(leads) == {1}
     assert ChangeEvent.objects.filter(entity="Lead", change_type="CREATE").count() == len(leads)
 
 
@@ -98,7 +94,7 @@ def test_gap_events_and_an_expired_replay_id_are_reconciled(org, start_listener)
     wait_for_output(restarted, SUBSCRIBED, timeout=40)
     wait_for(lambda: org.routed(missed), timeout=20, message="missed leads reconciled")
     assert "replay id was rejected" in ListenerLease.objects.get().notice
-    assert set(_owner_writes(org, gapped + missed).values()) == {1}
+    assert org.owner_write_counts(gapped + missed) == {1}
 
     fresh = org.create_leads(1, prefix="Live again")
     wait_for(lambda: org.routed(fresh), timeout=15, message="live events flow again")
@@ -118,4 +114,4 @@ def test_a_standby_listener_takes_over_within_ten_seconds_of_a_sigkill(org, star
 
     leads = org.create_leads(3, prefix="After takeover")
     wait_for(lambda: org.routed(leads), timeout=15, message="leads routed by the new holder")
-    assert set(_owner_writes(org, leads).values()) == {1}
+    assert org.owner_write_counts(leads) == {1}

@@ -14,6 +14,7 @@ class Command(BaseCommand):
         "Listen to Change Data Capture for Lead, Task and EmailMessage (or poll with --polling) "
         "and enqueue the workloads. One listener per org is active; others wait as hot standby."
     )
+    requires_system_checks = []  # a long-running worker: start (and take over) fast
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
