@@ -9,6 +9,7 @@ from analytics.dashboard import Dashboard, Table, bar, line
 from analytics.filters import Filters
 from analytics.metrics.common import pct, percentile, ratio
 from flywheel.choices import Decider, Verdict
+from flywheel.learning.selectors import shadow_figures
 from flywheel.models import Decision, Label
 
 MAX_LATENCY_SAMPLE = 50_000
@@ -101,5 +102,37 @@ def flywheel_dashboard(filters: Filters) -> Dashboard:
                     for r in per_day
                 ],
             ),
+            shadow_table(filters),
+        ],
+    )
+
+
+def shadow_table(filters: Filters) -> Table:
+    """Challengers in shadow: agreement with the champion, accuracy against later labels."""
+    return Table(
+        "shadow",
+        "Local models in shadow",
+        [
+            "workload",
+            "model",
+            "shadowed",
+            "errors",
+            "agreement with champion",
+            "labelled",
+            "model accuracy",
+            "champion accuracy",
+        ],
+        [
+            [
+                f.workload,
+                f.model_name,
+                f.shadowed,
+                f.errors,
+                pct(f.agreement),
+                f.labelled,
+                pct(f.shadow_accuracy),
+                pct(f.champion_accuracy),
+            ]
+            for f in shadow_figures(since=filters.start_at, until=filters.end_at)
         ],
     )

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 EMPTY_TEXT = "<empty>"
+_BANDS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 _NUMBER = re.compile(r"(\d[\d,. ]*)\s*(k|m)?\b", re.IGNORECASE)
 
 
@@ -73,6 +74,14 @@ def _domain_suffix(value: object) -> str:
     return host.rsplit(".", 1)[-1] if "." in host else ""
 
 
+def _band(employees: float | None) -> str:
+    """The head count's band (bounds on a 1-2-5 scale), so a linear model can learn thresholds."""
+    if employees is None:
+        return ""
+    below = next((bound for bound in _BANDS if employees < bound), None)
+    return f"<{below}" if below is not None else f">={_BANDS[-1]}"
+
+
 def _plain(value: object) -> str:
     return text_normalize(str(value))[:40] if value not in (None, "") else ""
 
@@ -93,6 +102,7 @@ def routing_features(context: Mapping) -> dict[str, float | str]:
         "website_suffix": _domain_suffix(lead.get("Website")),
         "employees_missing": float(employees is None),
         "employees_log": math.log10(employees + 1) if employees is not None else -1.0,
+        "employees_band": _band(employees),
     }
     for problem in rules.get("problems") or []:
         kind = re.sub(r"'.*", "", str(problem)).strip()[:60]

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from django.apps import apps
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
-from threadpoolctl import threadpool_limits
 
 from flywheel.learning.features import KeywordScores, routing_features, text_normalize
 
@@ -102,13 +100,12 @@ class TemplatesSpec:
 @dataclass(frozen=True)
 class RoutingSpec:
     """Segment and region of ambiguous leads from the lead's raw fields and the rules' reading
-    (one-hot plus head count, a small random forest per target). The owner then follows from
-    the policy's pools, as it does for an LLM answer."""
+    (one-hot fields, head-count band, logistic regression per target). The owner then follows
+    from the policy's pools, as it does for an LLM answer."""
 
     workload: str = "routing"
     targets: tuple[str, ...] = ("segment", "region")
-    algorithm: str = "dict-vectorizer/random-forest"
-    trees: int = field(default=30)
+    algorithm: str = "dict-vectorizer/logistic-regression"
 
     def inputs(self, context: Mapping) -> dict:
         return routing_features(context)
@@ -120,10 +117,7 @@ class RoutingSpec:
         return {}
 
     def pipeline(self, *, target: str, extras: dict) -> Pipeline:
-        return make_pipeline(
-            DictVectorizer(sparse=False),
-            RandomForestClassifier(n_estimators=self.trees, random_state=0, n_jobs=1),
-        )
+        return make_pipeline(DictVectorizer(), LogisticRegression(C=10.0, max_iter=3000))
 
     def answer(self, *, predictions: dict[str, Prediction], extras: dict, name: str) -> dict:
         segment, region = predictions["segment"], predictions["region"]
@@ -157,8 +151,7 @@ def predict(
     results: list[dict[str, Prediction]] = [{} for _ in inputs]
     for target in spec.targets:
         pipeline = pipelines[target]
-        with threadpool_limits(limits=1):  # tiny matrices: BLAS threads only add contention
-            probabilities = pipeline.predict_proba(inputs)
+        probabilities = pipeline.predict_proba(inputs)
         classes = pipeline.classes_
         for row, probs in zip(results, probabilities, strict=True):
             best = int(probs.argmax())
