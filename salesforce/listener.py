@@ -209,7 +209,12 @@ def poll_once(
             state.seen[key] = stamp
             state.last_commit = max(state.last_commit or stamp, stamp)
             fresh.append(
-                change_from_record(entity, record, integration_user_id=integration_user_id)
+                change_from_record(
+                    entity,
+                    record,
+                    integration_user_id=integration_user_id,
+                    change_type=_created_since(record, watermark),
+                )
             )
         ids = inbox.events_store(changes=fresh, source="poll", watermark=(channel, newest))
         if ids:
@@ -218,3 +223,11 @@ def poll_once(
     horizon = max(state.seen.values(), default=start) - 2 * POLL_OVERLAP
     state.seen = {key: stamp for key, stamp in state.seen.items() if stamp >= horizon}
     return total
+
+
+def _created_since(record: dict, watermark: dt.datetime) -> str | None:
+    """A record created at or after the watermark is new to the app whatever happened to it
+    since (a rep may edit a lead before the next round): it is a CREATE, so it gets routed.
+    Otherwise the change type is guessed from its dates (see ``change_from_record``)."""
+    created = parse_sf_datetime(record.get("CreatedDate"))
+    return "CREATE" if created is not None and created >= watermark else None
