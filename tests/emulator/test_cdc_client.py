@@ -305,6 +305,7 @@ def test_composite_email_and_traffic_writes_arrive_on_the_all_changes_channel(
         assert len({header(message)["transactionKey"] for message in created}) == 1
         assert [header(message)["sequenceNumber"] for message in created] == [1, 2]
         assert {header(message)["entityName"] for message in mailed} == {"Task", "EmailMessage"}
+        assert len({header(message)["transactionKey"] for message in mailed}) == 1
         assert all(message["channel"] == "/data/ChangeEvents" for message in mailed)
         assert header(synthetic)["entityName"] == "Lead"
         assert header(synthetic)["changeOrigin"] == "com/salesforce/ui"
