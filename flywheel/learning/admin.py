@@ -119,13 +119,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
     def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return has_role(request.user, OPS, MANAGERS) or super().has_view_permission(request, obj)
+        return _role(request, OPS, MANAGERS) or super().has_view_permission(request, obj)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return has_role(request.user, OPS, MANAGERS) or super().has_module_permission(request)
+        return _role(request, OPS, MANAGERS) or super().has_module_permission(request)
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
-        return has_role(request.user, OPS)
+        return _role(request, OPS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training (manage.py train_model)
@@ -215,6 +215,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/flywheel/learning_confirm.html", context)
+
+
+def _role(request: HttpRequest, *roles: str) -> bool:
+    """``has_role`` once per request and role set (the admin asks many times per page)."""
+    cache = request.__dict__.setdefault("_learning_roles", {})
+    if roles not in cache:
+        cache[roles] = has_role(request.user, *roles)
+    return cache[roles]
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
