@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from analytics.dashboard import Dashboard, Table, bar, line, pie
 from analytics.filters import Filters
@@ -29,22 +29,19 @@ def assignments(filters: Filters):
 
 
 def latency_seconds(queryset) -> list[float]:
-    """Seconds from the Salesforce commit of the lead to the owner write, per routed lead."""
-    rows = list(
-        queryset.filter(written_at__isnull=False, event_id__isnull=False).values_list(
-            "event_id", "written_at"
-        )
+    """Seconds from the Salesforce commit of the lead to the owner write, per routed lead.
+
+    The commit time comes from a correlated subquery on the event's primary key: one query
+    whatever the range (a list of event ids would exceed PostgreSQL's bind-parameter limit past
+    65,535 leads)."""
+    commit = ChangeEvent.objects.filter(pk=OuterRef("event_id")).values("commit_timestamp")[:1]
+    rows = (
+        queryset.filter(written_at__isnull=False, event_id__isnull=False)
+        .annotate(commit_at=Subquery(commit))
+        .filter(commit_at__isnull=False)
+        .values_list("written_at", "commit_at")
     )
-    commits = dict(
-        ChangeEvent.objects.filter(id__in=[event_id for event_id, _ in rows]).values_list(
-            "id", "commit_timestamp"
-        )
-    )
-    return [
-        max(0.0, (written - commits[event_id]).total_seconds())
-        for event_id, written in rows
-        if event_id in commits
-    ]
+    return [max(0.0, (written - committed).total_seconds()) for written, committed in rows]
 
 
 def grouped(queryset, field: str) -> list[list[object]]:

@@ -1,0 +1,95 @@
+"""What the benchmarks start: a scratch database (SQLite file or a PostgreSQL database created and
+dropped here), the app's environment aimed at an emulator, and `manage.py` runs and processes."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import AppProcess, app_process, wait_for  # noqa: E402
+
+__all__ = [
+    "ROOT",
+    "AppProcess",
+    "app_env",
+    "app_process",
+    "manage",
+    "percentile",
+    "postgres_database",
+    "scratch_database",
+    "wait_for",
+]
+
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+
+
+def app_env(connection_env: dict[str, str], *, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of every app process: the emulated org, the scratch database, no LLM."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_", "PYTEST"))}
+    env.pop("REDIS_URL", None)
+    env.update(connection_env)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "flywheel_site.settings",
+            "SECRET_KEY": "bench-only-secret-key",
+            "DEBUG": "false",
+            "DATABASE_URL": database_url,
+            "ANTHROPIC_API_KEY": "",
+            "PYTHONUNBUFFERED": "1",
+            "REQUESTS_CA_BUNDLE": "",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """Create database ``name`` on the local PostgreSQL server, yield its URL, drop it."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_database(kind: str, *, directory: Path, name: str) -> Iterator[str]:
+    """A fresh database URL: ``sqlite`` (a file in ``directory``) or ``postgres``."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / (name + '.sqlite3')}"
+        return
+    with postgres_database(name) as url:
+        yield url
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th quantile (0..1) by nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    if q == 0.5:
+        return statistics.median(values)
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

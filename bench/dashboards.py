@@ -1,0 +1,189 @@
+"""Dashboards at scale: every /dashboard/<page>/ rendered over a million leads on PostgreSQL.
+
+Creates a scratch PostgreSQL database, migrates it, seeds ``--leads`` lead facts (ttfr.LeadFact,
+what the TTFR and overview pages read) spread over ``--days`` days, the same number of routing
+ledger rows (routing.Assignment, with their change events, what the routing page reads), all
+with set-based INSERT ... SELECT FROM generate_series, then renders each page ``--repeat`` times
+through Django's test client as a manager, default 30-day range, and prints ms per page
+(target: about 1-2 s). The database is dropped at the end.
+
+    .venv/bin/python bench/dashboards.py [--leads 1000000] [--days 90] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from _harness import manage, postgres_database
+
+PAGES = ("overview", "routing", "ttfr", "templates", "flywheel")
+TARGET_MS = 2000
+TEAMS = ["NA", "EMEA", "APAC", "LATAM", "MEA"]
+SEGMENTS = ["SMB", "MM", "ENT"]
+REPS = [f"0055f00000000{n:02d}AAA" for n in range(1, 21)]
+
+
+def _array(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def _fill(model: type, given: dict[str, str], rows: int) -> str:
+    """INSERT ... SELECT over generate_series(1, rows) AS g: ``given`` column expressions, and a
+    neutral value for every other NOT NULL column (Django sets defaults in Python, not SQL)."""
+    from django.db import models
+
+    columns = dict(given)
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.column in columns or field.null:
+            continue
+        if isinstance(field, models.BooleanField):
+            columns[field.column] = "false"
+        elif isinstance(field, models.JSONField):
+            columns[field.column] = "'[]'::jsonb" if field.default is list else "'{}'::jsonb"
+        elif isinstance(field, models.DateTimeField):
+            columns[field.column] = "now()"
+        elif isinstance(field, models.IntegerField | models.FloatField):
+            columns[field.column] = "0"
+        else:
+            columns[field.column] = "''"
+    names = ", ".join(columns)
+    values = ", ".join(columns.values())
+    return (
+        f"INSERT INTO {model._meta.db_table} ({names}) "
+        f"SELECT {values} FROM generate_series(1, {rows}) AS g"
+    )
+
+
+def seed(leads: int, days: int) -> None:
+    from django.db import connection
+
+    from routing.models import Assignment
+    from salesforce.models import ChangeEvent
+    from ttfr.models import LeadFact
+
+    created = f"now() - (g % ({days} * 1440)) * interval '1 minute'"
+    lead_id = "'00Q' || lpad(g::text, 15, '0')"
+    team = f"({_array(TEAMS)})[1 + g % {len(TEAMS)}]"
+    segment = f"({_array(SEGMENTS)})[1 + g % {len(SEGMENTS)}]"
+    owner = f"({_array(REPS)})[1 + g % {len(REPS)}]"
+    minutes = "round((random() * random() * 600)::numeric, 2)::float"
+    responded = "g % 10 <> 0"
+    facts = {
+        "lead_id": lead_id,
+        "created_at": created,
+        "assigned_at": created,
+        "lead_source": "(ARRAY['Web', 'Phone', 'Partner'])[1 + g % 3]",
+        "owner_id": owner,
+        "team": team,
+        "segment": segment,
+        "region": team,
+        "responder_id": f"CASE WHEN {responded} THEN {owner} ELSE '' END",
+        "ttfr_minutes": f"CASE WHEN {responded} THEN {minutes} END",
+        "business_minutes": f"CASE WHEN {responded} THEN {minutes} END",
+        "first_response_at": f"CASE WHEN {responded} THEN {created} + interval '30 minutes' END",
+        "assignment_delay_minutes": "0.05",
+        "human_delay_minutes": f"CASE WHEN {responded} THEN {minutes} END",
+        "sla_minutes": "60",
+        "sla_breached": "g % 7 = 0",
+        "sla_breached_raw": "g % 5 = 0",
+        "is_converted": "g % 11 = 0",
+    }
+    events = {
+        "id": "g",
+        "entity": "'Lead'",
+        "change_type": "'CREATE'",
+        "record_id": lead_id,
+        "commit_timestamp": created,
+        "received_at": created,
+        "dispatched_at": created,
+        "source": "'cdc'",
+    }
+    assignments = {
+        "lead_id": lead_id,
+        "event_id": "g",
+        "segment": segment,
+        "region": team,
+        "pool": team,
+        "owner_id": owner,
+        "current_owner_id": owner,
+        "status": "CASE WHEN g % 50 = 0 THEN 'overridden' ELSE 'written' END",
+        "attempts": "1",
+        "written_at": f"{created} + interval '400 milliseconds'",
+        "created_at": created,
+    }
+    with connection.cursor() as cursor:
+        for model, columns in ((LeadFact, facts), (ChangeEvent, events), (Assignment, assignments)):
+            started = time.perf_counter()
+            cursor.execute(_fill(model, columns, leads))
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+            took = time.perf_counter() - started
+            print(f"seeded {leads:,} {model.__name__} rows in {took:.1f} s")
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('salesforce_changeevent', 'id'), %s)", [leads]
+        )
+
+
+def manager_client():
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    from flywheel_site.roles import MANAGERS
+
+    user = User.objects.create_user("bench-manager", password="bench-only-password")
+    user.groups.add(Group.objects.get_or_create(name=MANAGERS)[0])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def time_pages(repeat: int) -> None:
+    client = manager_client()
+    for page in PAGES:
+        timings, status = [], 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(f"/dashboard/{page}/", secure=True)
+            timings.append((time.perf_counter() - started) * 1000)
+            status = response.status_code
+            if status != 200:
+                raise SystemExit(f"/dashboard/{page}/ answered HTTP {status}")
+        best, median = min(timings), statistics.median(timings)
+        verdict = "within" if median <= TARGET_MS else "over"
+        print(
+            f"/dashboard/{page}/: median {median:,.0f} ms, best {best:,.0f} ms over {repeat} "
+            f"renders (HTTP {status}; {verdict} {TARGET_MS:,} ms)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    with postgres_database(f"flywheel_bench_dash_{os.getpid()}") as url:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS"))},
+            "DATABASE_URL": url,
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-secret-key",
+            "ALLOWED_HOSTS": "testserver",
+            "DJANGO_SETTINGS_MODULE": "flywheel_site.settings",
+        }
+        manage(env, "migrate", "-v", "0", "--skip-checks")
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        seed(options.leads, options.days)
+        time_pages(options.repeat)
+        from django.db import connections
+
+        connections.close_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Event→owner latency of routed leads, read in one query whatever the range."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from analytics.metrics.routing import latency_seconds
+from routing.models import Assignment
+from salesforce.models import ChangeEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def routed_lead(number: int, *, committed: dt.datetime, written: dt.datetime | None) -> None:
+    event = ChangeEvent.objects.create(
+        entity="Lead",
+        change_type="CREATE",
+        record_id=f"00Q{number:015d}",
+        commit_timestamp=committed,
+    )
+    Assignment.objects.create(
+        lead_id=f"00Q{number:015d}", event_id=event.pk, status="written", written_at=written
+    )
+
+
+def test_latency_is_commit_to_owner_write_per_routed_lead(django_assert_num_queries):
+    # given two written leads, one unwritten and one whose event is gone
+    now = timezone.now()
+    routed_lead(1, committed=now, written=now + dt.timedelta(milliseconds=400))
+    routed_lead(2, committed=now, written=now + dt.timedelta(seconds=2))
+    routed_lead(3, committed=now, written=None)
+    Assignment.objects.create(lead_id="00Q000000000000009", event_id=999_999, written_at=now)
+    # when the latencies are read
+    with django_assert_num_queries(1):
+        latencies = latency_seconds(Assignment.objects.all())
+    # then each written lead with a known commit counts once
+    assert sorted(latencies) == [0.4, 2.0]
+
+
+def test_an_owner_written_before_the_commit_time_counts_as_zero():
+    now = timezone.now()
+    routed_lead(1, committed=now, written=now - dt.timedelta(seconds=1))
+
+    assert latency_seconds(Assignment.objects.all()) == [0.0]
