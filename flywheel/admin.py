@@ -4,6 +4,7 @@ review page (``flywheel.views``) or accept high-confidence ones in bulk."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -53,6 +54,16 @@ class ConfidenceBandFilter(admin.SimpleListFilter):
         return review_queue_filter(queryset, band=self.value() or "")
 
 
+class ReviewChangeList(ChangeList):
+    """Unlabeled decisions first unless the user sorts by a column. (Not ``get_ordering`` on the
+    admin: that also orders the decision choices of other admins, which lack the annotation.)"""
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet) -> list[str]:
+        if ORDER_VAR in self.params:
+            return super().get_ordering(request, queryset)
+        return ["is_labeled", "-created_at", "-id"]
+
+
 class LabelInline(admin.TabularInline):
     model = Label
     extra = 0
@@ -92,8 +103,8 @@ class DecisionAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Decision]:
         return review_queue()
 
-    def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
-        return ("is_labeled", "-created_at", "-id")
+    def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
+        return ReviewChangeList
 
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view

@@ -81,7 +81,7 @@ def _field(prop: dict, *, required: bool) -> tuple[forms.Field, str]:
         field = forms.CharField(required=required)
         kind = "integer" if _allows(prop, "integer") else "number"
     elif _allows(prop, "string"):
-        long = prop.get("maxLength", 1000) > 120
+        long = prop.get("maxLength", 0) > 120
         widget = forms.Textarea(attrs={"rows": 2, "cols": 80}) if long else forms.TextInput
         field = forms.CharField(required=required, strip=False, widget=widget)
         kind = "string"

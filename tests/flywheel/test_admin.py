@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
+from flywheel.admin import DecisionAdmin
 from flywheel.models import Decision, Label
 from flywheel_site.roles import LABELERS, MANAGERS, roles_sync
 from tests.flywheel.conftest import RULES_OUTPUT, Rules
@@ -214,3 +215,29 @@ def test_export_with_nothing_to_export_says_so(labeler_client):
 
     assert response.status_code == 200
     assert "Nothing to export with these filters." in response.content.decode()
+
+
+def test_label_page_opens_for_a_reviewer(labeler_client, labeler, decide_case):
+    decision_id = decide_case().decision_id
+    label = Label.objects.create(
+        decision_id=decision_id, verdict="correct", source="human", reviewer=labeler
+    )
+
+    response = labeler_client.get(reverse("admin:flywheel_label_change", args=[label.pk]))
+
+    assert response.status_code == 200 and f"routing #{decision_id}" in response.content.decode()
+
+
+def test_sorting_by_a_column_replaces_the_unlabeled_first_order(
+    labeler_client, labeler, decide_case
+):
+    low = decide_case(rules=_confident(0.3)).decision_id
+    high = decide_case(rules=_confident(0.95)).decision_id
+    Label.objects.create(decision_id=low, verdict="correct", source="human", reviewer=labeler)
+    confidence_column = DecisionAdmin.list_display.index("confidence") + 1
+
+    default = labeler_client.get(CHANGELIST)
+    by_confidence = labeler_client.get(f"{CHANGELIST}?o={confidence_column}")
+
+    assert _listed(default) == [high, low]
+    assert _listed(by_confidence) == [low, high]
