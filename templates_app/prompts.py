@@ -26,7 +26,7 @@ def messages(context: dict) -> list[dict]:
         "LeadSource": context.get("LeadSource"),
         "Title": context.get("Title"),
         "Country": context.get("Country"),
-        "Description": (context.get("Description") or "")[:MAX_TEXT_CHARS],
+        "Description": str(context.get("Description") or "")[:MAX_TEXT_CHARS],
     }
     return [
         {"role": "system", "content": SYSTEM},

@@ -175,7 +175,7 @@ def suggestions_create(
             result.output.get("intent")
         )
         template = template or templates.get(Intent.GENERAL) or next(iter(templates.values()))
-        values = {**fields, **(owner_values or {}).get(fields.get("OwnerId") or "", {})}
+        values = {**fields, **(owner_values or {}).get(str(fields.get("OwnerId") or ""), {})}
         rendered = render(subject=template.subject, body=template.body, values=values)
         suggestion, was_created = TemplateSuggestion.objects.get_or_create(
             lead_id=fields["Id"],

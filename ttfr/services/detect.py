@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from salesforce.ids import is_salesforce_id
 from salesforce.models import ChangeEvent
 from ttfr import conf, rules, selectors, sources
 from ttfr.services import facts
@@ -104,7 +105,8 @@ def activity_leads(*, client: SalesforceClient, events: Sequence[ChangeEvent]) -
             entity="EmailMessage", record_ids=email_ids - set(activity_ids), field="ActivityId"
         )
     )
-    unknown_tasks |= {task_id for task_id in activity_ids.values() if task_id}
+    # Only ids: a malformed ActivityId (a list, say) in a payload must not stop the batch.
+    unknown_tasks |= {task_id for task_id in activity_ids.values() if is_salesforce_id(task_id)}
     leads |= _task_leads(client=client, known=task_who, unknown=unknown_tasks - set(task_who))
     return leads
 
