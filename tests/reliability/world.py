@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
-from flywheel.models import Decision
+from flywheel.models import Decision, ModelVersion
 from flywheel.services import label_record
 from flywheel_site.roles import LABELERS, MANAGERS, OPS
 from routing.services.assign import leads_route
@@ -28,7 +28,7 @@ from salesforce.cdc import parse_message
 from salesforce.models import ApiUsage, ChangeEvent, ListenerLease
 from templates_app.services import suggestions_create
 from tests.routing.fakes import FakeClient
-from ttfr.models import BackfillCheckpoint, SlaBreach
+from ttfr.models import BackfillCheckpoint, LeadFact, SlaBreach
 from ttfr.services.facts import lead_facts_created_record
 
 PASSWORD = "pw-12345-long"
@@ -122,6 +122,7 @@ def world_build(settings, *, lead_fields: dict[str, object] | None = None) -> Wo
     leads_route(events=events, client=FakeClient())
     record = {**events[0].fields, "Id": LEAD_ID}
     lead_facts_created_record(leads=[record])
+    LeadFact.objects.filter(lead_id=LEAD_ID).update(team=FORMULA + XSS)  # a rep's team, say
     suggestions_create(leads=[record])
     decision = Decision.objects.order_by("id").first()
     label_record(decision_id=decision.pk, verdict="correct", reviewer=users[LABELER], note=XSS)
@@ -133,6 +134,14 @@ def world_build(settings, *, lead_fields: dict[str, object] | None = None) -> Wo
         lead_id=LEAD_ID, sla_minutes=60, business_minutes=90.0, detected_at=now, note=XSS
     )
     BackfillCheckpoint.objects.create(since=dt.date(2026, 1, 1), last_lead_id=LEAD_ID)
+    ModelVersion.objects.create(
+        workload="routing",
+        version=1,
+        algorithm=XSS,
+        artifact_path="routing/missing.joblib",
+        sha256="0" * 64,
+        metrics={"accuracy": 0.5, "comparison": [{"decider": XSS, "n": 1, "accuracy": 0.5}]},
+    )
     _task_rows(now)
     return World(users=users, lead_fields=fields)
 
