@@ -7,11 +7,13 @@ import ssl
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-
-import anthropic
+from typing import TYPE_CHECKING
 
 from flywheel import conf
 from flywheel.schema import schema_errors
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: workers without a key never load it
+    import anthropic
 
 TOOL_NAME = "record_decision"
 
@@ -43,6 +45,8 @@ def llm_decide(*, messages: list[dict], output_schema: dict) -> LlmAnswer:
     key = conf.api_key()
     if not key:
         raise LlmFailure("no_api_key: ANTHROPIC_API_KEY is not set")
+    import anthropic
+
     client = _client(
         key, conf.base_url(), conf.ca_bundle(), conf.llm_timeout(), conf.llm_max_retries()
     )
@@ -96,6 +100,8 @@ def _client(
     key: str, base_url: str | None, ca_bundle: str, timeout: float, max_retries: int
 ) -> anthropic.Anthropic:
     """One SDK client (and connection pool) per configuration."""
+    import anthropic
+
     http_client = None
     if ca_bundle:
         verify = ssl.create_default_context(cafile=ca_bundle)
@@ -110,6 +116,8 @@ def _client(
 
 
 def _error_reason(error: anthropic.APIError) -> str:
+    import anthropic
+
     if isinstance(error, anthropic.APITimeoutError):
         return "timeout"
     if isinstance(error, anthropic.APIConnectionError):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -100,3 +103,21 @@ def test_decisions_are_append_only(decide_case):
     with pytest.raises(Exception, match="append-only"):
         decision.delete()
     assert Decision.objects.get().explanation == "12 employees → SMB"
+
+
+def test_workers_without_an_api_key_never_import_the_llm_sdk():
+    """The SDK takes seconds to import; a rules-only worker must not pay for it."""
+    code = (
+        "import sys, django; django.setup(); "
+        "import routing.tasks, templates_app.tasks, ttfr.tasks, flywheel.gateway; "
+        "print('anthropic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "flywheel_site.settings_test"},
+    )
+
+    assert result.stdout.strip() == "False", result.stderr
