@@ -108,7 +108,7 @@ def users_create() -> dict[str, User | None]:
 
 def world_build(settings, *, lead_fields: dict[str, object] | None = None) -> World:
     """Seed config, role users, and one hostile lead through routing, TTFR and templates."""
-    settings.ROUTING_INTEGRATION_USER_ID = INTEGRATION_USER
+    settings.SF_INTEGRATION_USER_ID = INTEGRATION_USER
     fields = dict(lead_fields or HOSTILE_LEAD)
     call_command("load_config", verbosity=0)
     users = users_create()

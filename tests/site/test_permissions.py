@@ -73,6 +73,7 @@ ADMIN_ACCESS: dict[str, tuple[set[str], set[str], set[str]]] = {
     "templates_app.templatesuggestion": ({MANAGER, OP, ROOT}, set(), set()),
     "flywheel.decision": ({LABELER, MANAGER, OP, ROOT}, set(), set()),
     "flywheel.label": ({LABELER, ROOT}, set(), set()),
+    "flywheel.modelversion": ({MANAGER, OP, ROOT}, set(), set()),
 }
 # The standard ModelAdmin pages: route suffix → which ADMIN_ACCESS column decides.
 ADMIN_PAGES = {
