@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, F, FloatField, Func, OuterRef, Subquery
 
 from analytics.dashboard import Dashboard, Table, bar, line, pie
 from analytics.filters import Filters
@@ -28,20 +28,34 @@ def assignments(filters: Filters):
     return queryset
 
 
+class _Seconds(Func):
+    """A datetime difference as float seconds, computed by the database (PostgreSQL: an
+    interval's epoch; SQLite: Django's microseconds), so no datetime crosses into Python."""
+
+    output_field = FloatField()
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s / 1000000.0)", **extra_context
+        )
+
+
 def latency_seconds(queryset) -> list[float]:
     """Seconds from the Salesforce commit of the lead to the owner write, per routed lead.
 
-    The commit time comes from a correlated subquery on the event's primary key: one query
-    whatever the range (a list of event ids would exceed PostgreSQL's bind-parameter limit past
-    65,535 leads)."""
+    One query whatever the range: the commit time comes from a correlated subquery on the
+    event's primary key (a list of event ids would pass PostgreSQL's bind-parameter limit past
+    65,535 leads) and the difference is computed in SQL."""
     commit = ChangeEvent.objects.filter(pk=OuterRef("event_id")).values("commit_timestamp")[:1]
-    rows = (
-        queryset.filter(written_at__isnull=False, event_id__isnull=False)
+    return [
+        max(0.0, seconds)
+        for seconds in queryset.filter(written_at__isnull=False, event_id__isnull=False)
         .annotate(commit_at=Subquery(commit))
         .filter(commit_at__isnull=False)
-        .values_list("written_at", "commit_at")
-    )
-    return [max(0.0, (written - committed).total_seconds()) for written, committed in rows]
+        .annotate(seconds=_Seconds(F("written_at") - F("commit_at")))
+        .values_list("seconds", flat=True)
+    ]
 
 
 def grouped(queryset, field: str) -> list[list[object]]:
