@@ -35,5 +35,9 @@ check: $(STAMP)
 	@DEBUG=true $(PY) manage.py check
 	@DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
+soak: $(STAMP)
+	@HYPOTHESIS_PROFILE=soak $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} -p no:cacheprovider \
+		--timeout 3600 tests/reliability $(PYTEST_ARGS)
+
 clean-demo:
 	rm -rf var/demo

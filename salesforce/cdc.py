@@ -81,7 +81,7 @@ def parse_message(message: object, *, channel: str = "") -> list[ParsedChange]:
     if entity not in ENTITIES:
         raise InvalidChangeEvent(f"unsupported entity {entity!r}")
     change_type = header.get("changeType")
-    if change_type not in CHANGE_TYPES:
+    if not isinstance(change_type, str) or change_type not in CHANGE_TYPES:
         raise InvalidChangeEvent(f"unknown changeType {change_type!r}")
     record_ids = header.get("recordIds")
     if not isinstance(record_ids, list) or not record_ids:

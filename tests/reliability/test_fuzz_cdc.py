@@ -202,3 +202,11 @@ def test_nul_characters_are_stored_without_failing_the_batch(enqueued):
     assert (outcome.stored, outcome.dead_letters) == (1, 1)
     assert event.fields["Company"] == "Acme" and event.fields["Key"] == {"a": ["b"]}
     assert DeadLetter.objects.get().payload["data"]["k"] == "v"
+
+
+def test_a_change_type_that_is_an_object_is_refused_with_a_reason():
+    message = _lead_message(next(_replay))
+    message["data"]["payload"]["ChangeEventHeader"]["changeType"] = {"CREATE": 1}
+
+    with pytest.raises(InvalidChangeEvent, match="unknown changeType"):
+        parse_message(message, channel=CHANNEL)
