@@ -21,6 +21,7 @@ __all__ = [
     "AppProcess",
     "app_env",
     "app_process",
+    "group_cpu_seconds",
     "manage",
     "percentile",
     "postgres_database",
@@ -83,6 +84,21 @@ def scratch_database(kind: str, *, directory: Path, name: str) -> Iterator[str]:
         return
     with postgres_database(name) as url:
         yield url
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by a process group: the live members and the
+    children they have already reaped (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields[0] is the state; pgrp is the 5th field of stat
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -34,6 +34,7 @@ from _harness import (
     AppProcess,
     app_env,
     app_process,
+    group_cpu_seconds,
     manage,
     percentile,
     scratch_database,
@@ -61,6 +62,7 @@ class Figures:
     latencies: list[float] = field(default_factory=list)
     api_calls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def leads_per_second(self) -> float:
@@ -187,6 +189,7 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
         processes = start_app(stack, env, clusters)
         database = AppDatabase(url)
         calls_before = integration_calls(emulator)
+        cpu_before = {p.name: group_cpu_seconds(p.process.pid) for p in processes}
         started = time.monotonic()
         if options.mode == "burst":
             ids = create_burst(emulator, options.leads, options.batch)
@@ -197,6 +200,12 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
         while database.written() < len(ids) and time.monotonic() < deadline:
             time.sleep(0.2)
         figures.api_calls = integration_calls(emulator) - calls_before
+        figures.cpu = {
+            "listen": group_cpu_seconds(processes[0].process.pid) - cpu_before["listen"],
+            "qcluster": sum(
+                group_cpu_seconds(p.process.pid) - cpu_before[p.name] for p in processes[1:]
+            ),
+        }
         figures.errors = database.errors()
         crashed = [p.name for p in processes if p.process.poll() is not None]
         if crashed:
@@ -245,6 +254,12 @@ def report(options: argparse.Namespace, figures: Figures, baseline: Figures | No
     )
     print(f"{label}: API calls {figures.api_calls} = {per_lead:.4f} per lead")
     print(f"{label}: errors {figures.errors}")
+    leads = max(figures.routed, 1)
+    print(
+        f"{label}: app CPU per lead: listen {figures.cpu['listen'] / leads * 1000:.1f} ms, "
+        f"qcluster {figures.cpu['qcluster'] / leads * 1000:.1f} ms "
+        f"(all three workloads: routing, TTFR, template suggestion)"
+    )
     if baseline is not None and baseline.leads_per_second:
         ratio = figures.leads_per_second / baseline.leads_per_second
         print(f"{label}: throughput x{ratio:.2f} vs clusters={baseline.clusters}")

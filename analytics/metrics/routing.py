@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import datetime as dt
+
 from django.db.models import Count, F, FloatField, Func, OuterRef, Subquery
+from django.db.models.functions import TruncDate
 
 from analytics.dashboard import Dashboard, Table, bar, line, pie
 from analytics.filters import Filters
@@ -82,17 +84,21 @@ def routing_summary(filters: Filters) -> dict:
     }
 
 
+def leads_per_day(queryset) -> dict[str, int]:
+    """Assignments per UTC day (``YYYY-MM-DD``), oldest first, counted by the database."""
+    rows = (
+        queryset.annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    return {day.isoformat(): n for day, n in rows}
+
+
 def routing_dashboard(filters: Filters) -> Dashboard:
     queryset = assignments(filters)
     figures = routing_summary(filters)
-    daily = pd.Series(
-        list(queryset.values_list("created_at", flat=True)), dtype="datetime64[ns, UTC]"
-    )
-    per_day = (
-        daily.dt.strftime("%Y-%m-%d").value_counts().sort_index()
-        if len(daily)
-        else pd.Series(dtype=int)
-    )
+    per_day = leads_per_day(queryset)
     active = RoutingPolicy.objects.filter(is_active=True).values_list("version", flat=True).first()
     segments = grouped(queryset, "segment")
     regions = grouped(queryset, "region")
@@ -113,8 +119,8 @@ def routing_dashboard(filters: Filters) -> Dashboard:
             line(
                 "per_day",
                 "Leads routed per day",
-                list(per_day.index),
-                {"leads": [int(v) for v in per_day]},
+                list(per_day),
+                {"leads": list(per_day.values())},
             ),
             pie("by_segment", "By segment", [r[0] for r in segments], [r[1] for r in segments]),
             pie("by_region", "By region", [r[0] for r in regions], [r[1] for r in regions]),

@@ -1,11 +1,11 @@
-"""Event→owner latency of routed leads, read in one query whatever the range."""
+"""Routing metrics computed by the database: event→owner latency and leads per day."""
 
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
-from analytics.metrics.routing import latency_seconds
+from analytics.metrics.routing import latency_seconds, leads_per_day
 from routing.models import Assignment
 from salesforce.models import ChangeEvent
 
@@ -43,3 +43,19 @@ def test_an_owner_written_before_the_commit_time_counts_as_zero():
     routed_lead(1, committed=now, written=now - dt.timedelta(seconds=1))
 
     assert latency_seconds(Assignment.objects.all()) == [0.0]
+
+
+def test_leads_per_day_are_counted_by_utc_day_oldest_first():
+    # given assignments on two UTC days, one just before midnight
+    for number, at in enumerate(
+        [
+            dt.datetime(2026, 3, 2, 0, 5, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 1, 23, 59, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC),
+        ]
+    ):
+        row = Assignment.objects.create(lead_id=f"00Q{number:015d}", status="written")
+        Assignment.objects.filter(pk=row.pk).update(created_at=at)
+    # when they are counted per day
+    # then each UTC day has its count, in date order
+    assert leads_per_day(Assignment.objects.all()) == {"2026-03-01": 1, "2026-03-02": 2}
