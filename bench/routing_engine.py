@@ -171,7 +171,7 @@ def main() -> None:
         else:
             from django.conf import settings
 
-            settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
+            settings.SF_INTEGRATION_USER_ID = "0055f000000001cAAA"
             client = _CountingClient()
             salesforce.client.get_client = lambda workload: client
         batches = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]

@@ -133,14 +133,48 @@ SF_USERNAME = env.str("SF_USERNAME", default="")
 SF_PRIVATE_KEY_FILE = env.str("SF_PRIVATE_KEY_FILE", default="")
 SF_CA_BUNDLE = env.str("SF_CA_BUNDLE", default="")
 SF_API_VERSION = env.str("SF_API_VERSION", default="59.0")
+SF_JWT_AUDIENCE = env.str("SF_JWT_AUDIENCE", default="")  # empty: derived from SF_LOGIN_URL
+SF_INTEGRATION_USER_ID = env.str("SF_INTEGRATION_USER_ID", default="")  # empty: the login's user
+SF_SESSION_TIMEOUT_SECONDS = env.int("SF_SESSION_TIMEOUT_SECONDS", default=7200)
+SF_HTTP_TIMEOUT_SECONDS = env.float("SF_HTTP_TIMEOUT_SECONDS", default=30.0)
+SF_RETRY_ATTEMPTS = env.int("SF_RETRY_ATTEMPTS", default=4)
+SF_RETRY_BASE_SECONDS = env.float("SF_RETRY_BASE_SECONDS", default=0.5)
+SF_CIRCUIT_THRESHOLD = env.int("SF_CIRCUIT_THRESHOLD", default=6)
+SF_CIRCUIT_COOLDOWN_SECONDS = env.int("SF_CIRCUIT_COOLDOWN_SECONDS", default=300)
 
 # LLM (Anthropic). No key → decisions fall back to rules or a local model, and say so.
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="claude-sonnet-5-5")
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=20.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=1024)
+LLM_DEFAULT_CONFIDENCE = env.float("LLM_DEFAULT_CONFIDENCE", default=0.8)
+# {"model": {"input": USD per million tokens, "output": ...}}; empty: flywheel/conf.py's table.
+LLM_PRICES = env.json("LLM_PRICES", default={})
+
+# Flywheel: review queue and local replacement models.
+FLYWHEEL_HIGH_CONFIDENCE = env.float("FLYWHEEL_HIGH_CONFIDENCE", default=0.9)
+FLYWHEEL_MIN_LABELS = env.int("FLYWHEEL_MIN_LABELS", default=50)
+FLYWHEEL_MODEL_DIR = env.str("FLYWHEEL_MODEL_DIR", default="")  # empty: var/models
+
+# Routing.
+ROUTING_CAPACITY_WINDOW_DAYS = env.int("ROUTING_CAPACITY_WINDOW_DAYS", default=7)
+ROUTING_WRITE_BATCH = env.int("ROUTING_WRITE_BATCH", default=200)
+ROUTING_MAX_WRITE_ATTEMPTS = env.int("ROUTING_MAX_WRITE_ATTEMPTS", default=5)
+
+# Template suggestion: draft Tasks for owners, and the sender of auto-sent replies.
+TEMPLATES_CREATE_TASKS = env.bool("TEMPLATES_CREATE_TASKS", default=False)
+TEMPLATES_SENDER_TYPE = env.str("TEMPLATES_SENDER_TYPE", default="CurrentUser")
+TEMPLATES_SENDER_ADDRESS = env.str("TEMPLATES_SENDER_ADDRESS", default="")
 
 # Time to first response service level, in minutes.
 TTFR_SLA_MINUTES = env.int("TTFR_SLA_MINUTES", default=60)
+TTFR_SLA_MINUTES_BY_SEGMENT = env.json("TTFR_SLA_MINUTES_BY_SEGMENT", default={})  # {"ENT": 30}
+TTFR_AUTOMATED_SENDERS = env.list("TTFR_AUTOMATED_SENDERS", default=[])
+TTFR_SLA_ACTIONS = env.list("TTFR_SLA_ACTIONS", default=[])  # "notify", "reassign"
+# {"EMEA": {"time_zone": "Europe/Berlin", "start": "09:00", "end": "18:00", ...}}; see ttfr/README.md
+TTFR_BUSINESS_HOURS = env.json("TTFR_BUSINESS_HOURS", default={})
 
 LOGGING = {
     "version": 1,

@@ -6,14 +6,10 @@ from django.conf import settings
 
 
 def integration_user_id() -> str:
-    """The Salesforce user the app writes as (its owner changes are not human overrides):
-    ROUTING_INTEGRATION_USER_ID when set, else the user of the app's login (cached token)."""
-    configured = getattr(settings, "ROUTING_INTEGRATION_USER_ID", "")
-    if configured:
-        return configured
-    from salesforce import auth
+    """The Salesforce user the app writes as (its owner changes are not human overrides)."""
+    from salesforce.conf import integration_user_id as configured_or_login
 
-    return auth.get_token().user_id
+    return configured_or_login()
 
 
 def capacity_window_days() -> int:

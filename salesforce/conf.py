@@ -44,6 +44,17 @@ def connection() -> Connection:
     )
 
 
+def integration_user_id() -> str:
+    """The Salesforce user the app writes as (its changes are not human changes):
+    SF_INTEGRATION_USER_ID when set, else the user of the app's login (cached token)."""
+    configured = str(getattr(settings, "SF_INTEGRATION_USER_ID", "") or "")
+    if configured:
+        return configured
+    from salesforce import auth
+
+    return auth.get_token().user_id
+
+
 def jwt_audience(login_url: str) -> str:
     """The JWT ``aud`` Salesforce expects for a login URL.
 

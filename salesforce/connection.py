@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesforce import auth
+from salesforce import auth, conf
 from salesforce.client import SalesforceClient, get_client
 from salesforce.streaming import StreamToken
 
@@ -18,8 +18,8 @@ def stream_token(force: bool) -> StreamToken:
 
 
 def integration_user_id() -> str:
-    """The id of the user the app logs in as (its changes are not human changes)."""
-    return auth.get_token().user_id
+    """The id of the user the app writes as (its changes are not human changes)."""
+    return conf.integration_user_id()
 
 
 def salesforce_client() -> SalesforceClient:

@@ -32,6 +32,7 @@ def _no_real_hosts(request: pytest.FixtureRequest) -> None:
         return
     settings = request.getfixturevalue("settings")
     settings.SF_LOGIN_URL = "https://127.0.0.1:9"
+    settings.SF_INTEGRATION_USER_ID = "0055f000000001cAAA"  # the seeded org's integration user
     settings.ANTHROPIC_API_KEY = ""
     settings.ANTHROPIC_BASE_URL = "https://127.0.0.1:9"
 

@@ -7,7 +7,7 @@
 | TTFR_AUTOMATED_SENDERS | [] | user ids (005…) and email addresses whose touches are automated |
 | TTFR_BUSINESS_HOURS | see DEFAULT_CALENDARS | per team: time_zone, start, end, days, country |
 | TTFR_SLA_ACTIONS | [] | on breach: "notify" and/or "reassign" (off by default) |
-| SF_INTEGRATION_USER_ID | 0055f000000001cAAA | the app's own Salesforce user (an automated sender) |
+| SF_INTEGRATION_USER_ID | the login's user | the app's own Salesforce user (an automated sender) |
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from django.conf import settings
 
 from ttfr.hours import BusinessCalendar, calendar_from_dict
 
-DEFAULT_INTEGRATION_USER_ID = "0055f000000001cAAA"
 DEFAULT_TEAM = "DEFAULT"
 SLA_ACTIONS = frozenset({"notify", "reassign"})
 DEFAULT_CALENDARS: dict[str, dict] = {
@@ -30,7 +29,9 @@ DEFAULT_CALENDARS: dict[str, dict] = {
 
 
 def integration_user_id() -> str:
-    return getattr(settings, "SF_INTEGRATION_USER_ID", "") or DEFAULT_INTEGRATION_USER_ID
+    from salesforce.conf import integration_user_id as configured_or_login
+
+    return configured_or_login()
 
 
 def automated_senders() -> frozenset[str]:

@@ -25,7 +25,7 @@ SALES_MANAGER = "0055f0000000004AAA"
 
 @pytest.fixture(autouse=True)
 def _integration_user(settings) -> None:
-    settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
+    settings.SF_INTEGRATION_USER_ID = "0055f000000001cAAA"
 
 
 def test_correction_breaking_the_schema_is_refused_and_not_stored(decide_case):

@@ -108,7 +108,7 @@ def test_checksum_mismatch_falls_back_to_the_rules_with_a_reason(routing_version
 def test_shadow_is_logged_beside_the_champion_but_never_written_to_salesforce(
     routing_version, loaded_policy, settings
 ):
-    settings.ROUTING_INTEGRATION_USER_ID = INTEGRATION
+    settings.SF_INTEGRATION_USER_ID = INTEGRATION
     # given the model in shadow and no LLM: the champion sends ambiguous leads to the queue
     model_version_mode_set(version=routing_version, mode="shadow")
     event = lead_event(NumberOfEmployees="around 400", Country="Frnace", OwnerId=INTEGRATION)

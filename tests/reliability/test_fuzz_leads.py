@@ -65,7 +65,7 @@ def policy(db) -> CompiledPolicy:
 def seeded(db, settings):
     from django.core.management import call_command
 
-    settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
+    settings.SF_INTEGRATION_USER_ID = "0055f000000001cAAA"
     call_command("load_config", verbosity=0)
 
 

@@ -48,4 +48,4 @@ def make_distributor(
 @pytest.fixture(autouse=True)
 def _integration_user(settings) -> None:
     """The emulator's seeded integration user (a real deployment reads it from its login)."""
-    settings.ROUTING_INTEGRATION_USER_ID = "0055f000000001cAAA"
+    settings.SF_INTEGRATION_USER_ID = "0055f000000001cAAA"

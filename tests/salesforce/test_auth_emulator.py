@@ -159,3 +159,14 @@ def test_secrets_never_reach_logs_or_errors(sf_settings, settings, caplog, tmp_p
     assert token.access_token not in seen
     assert key_body not in seen
     assert "eyJ" not in seen  # no JWT assertion
+
+
+def test_integration_user_is_the_login_user_unless_configured(sf_settings, settings):
+    from salesforce.conf import integration_user_id
+
+    settings.SF_INTEGRATION_USER_ID = ""
+    from_login = integration_user_id()
+    settings.SF_INTEGRATION_USER_ID = "0055f00000000ZZAAA"
+
+    assert from_login == get_token().user_id and from_login.startswith("005")
+    assert integration_user_id() == "0055f00000000ZZAAA"

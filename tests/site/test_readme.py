@@ -15,7 +15,7 @@ ROOT = Path(settings.BASE_DIR)
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 ENV_EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 SETTINGS_SOURCES = (ROOT / "flywheel_site" / "settings.py", ROOT / "flywheel_site" / "env.py")
-ENV_READERS = {"str", "bool", "int", "float", "list", "json", "url", "db_url", "cache_url"}
+ENV_READERS = {"str", "bool", "int", "float", "list", "dict", "json", "url", "db_url", "cache_url"}
 UNCHECKED_DEFAULT = object()
 
 
@@ -68,7 +68,7 @@ def readme_commands() -> set[str]:
 
 
 def spelled(default: object) -> str:
-    if default in ("", [], None):
+    if default in ("", [], {}, None):
         return "empty"
     if isinstance(default, bool):
         return str(default).lower()

@@ -1,5 +1,8 @@
 """Settings are read from the environment; the defaults serve the embedded mode."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import environ
@@ -87,3 +90,29 @@ def test_redis_url_switches_the_shared_cache(monkeypatch):
 
     assert file_cache["default"]["BACKEND"].endswith("FileBasedCache")
     assert redis_cache["default"]["BACKEND"].endswith("RedisCache")
+
+
+def test_structured_settings_are_read_from_the_environment():
+    values = {
+        "TTFR_SLA_MINUTES_BY_SEGMENT": '{"ENT": 30, "MM": 45}',
+        "TTFR_SLA_ACTIONS": "notify,reassign",
+        "TTFR_BUSINESS_HOURS": '{"EMEA": {"time_zone": "Europe/Paris"}}',
+        "SF_RETRY_ATTEMPTS": "7",
+    }
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.TTFR_SLA_MINUTES_BY_SEGMENT, s.TTFR_SLA_ACTIONS, s.TTFR_BUSINESS_HOURS, "
+        "s.SF_RETRY_ATTEMPTS)"
+    )
+    env = {**os.environ, **values, "DJANGO_SETTINGS_MODULE": "flywheel_site.settings_test"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert result.stdout.split("\n")[0] == (
+        "{'ENT': 30, 'MM': 45} ['notify', 'reassign'] {'EMEA': {'time_zone': 'Europe/Paris'}} 7"
+    ), result.stderr
