@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from flywheel import conf
+
 logger = logging.getLogger(__name__)
 
 SHADOW = "shadow"
@@ -96,6 +98,15 @@ def lineup_for(workload: str) -> Lineup:
             lineup = Lineup()
     fixed = _DECIDERS.get(workload)
     return replace(lineup, champion=fixed) if fixed is not None else lineup
+
+
+def model_available(workload: str) -> bool:
+    """True when a model could answer this workload's cases: a local model in its lineup, or
+    the LLM (an API key is set). Callers skip asking when nothing but the rules could answer."""
+    lineup = lineup_for(workload)
+    if lineup.champion is not None or lineup.challenger is not None:
+        return True
+    return bool(conf.api_key())
 
 
 def ab_bucket(*, workload: str, subject_id: str) -> float:

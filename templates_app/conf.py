@@ -16,7 +16,3 @@ def sender_type() -> str:
 
 def sender_address() -> str:
     return getattr(settings, "TEMPLATES_SENDER_ADDRESS", "")
-
-
-def llm_enabled() -> bool:
-    return bool(getattr(settings, "ANTHROPIC_API_KEY", ""))

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from flywheel.deciders import model_available
 from flywheel.gateway import Rules, decide
 from flywheel.services import decision_effect_record
 from templates_app import conf, prompts
@@ -151,7 +152,7 @@ def template_choose(*, context: dict, templates: dict[str, EmailTemplate]):
         prompt_version=prompts.PROMPT_VERSION,
         output_schema=prompts.output_schema(names),
         rules=rules,
-        use_llm=has_text and conf.llm_enabled(),
+        use_llm=has_text and model_available(WORKLOAD),
     )
 
 

@@ -238,3 +238,16 @@ def helpers_templates():
     from templates_app.selectors import active_templates_by_intent
 
     return active_templates_by_intent()
+
+
+def test_a_promoted_templates_model_answers_without_any_llm_key(templates_version, settings):
+    # given no API key at all: before promotion the keyword rules decide
+    settings.ANTHROPIC_API_KEY = ""
+    before = templates_decide("Could we book a demo next week?", helpers_templates())
+    # when the local model is promoted
+    model_version_mode_set(version=templates_version, mode="champion")
+    after = templates_decide("Could we book a demo next week?", helpers_templates())
+    # then it answers, and no LLM fallback row says "no_api_key"
+    assert before.decided_by == "rules"
+    assert (after.decided_by, after.output["intent"]) == ("model", "demo")
+    assert "no_api_key" not in after.reason
