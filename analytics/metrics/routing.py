@@ -47,8 +47,8 @@ def latency_seconds(queryset) -> list[float]:
     """Seconds from the Salesforce commit of the lead to the owner write, per routed lead.
 
     One query whatever the range: the commit time comes from a correlated subquery on the
-    event's primary key (a list of event ids would pass PostgreSQL's bind-parameter limit past
-    65,535 leads) and the difference is computed in SQL."""
+    event's primary key (not a second query listing every event id of the range) and the
+    difference is computed in SQL."""
     commit = ChangeEvent.objects.filter(pk=OuterRef("event_id")).values("commit_timestamp")[:1]
     return [
         max(0.0, seconds)
