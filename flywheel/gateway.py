@@ -161,14 +161,22 @@ def _decision_build(
         failure = _apply_rules(decision, rules=rules, context=context)
         if failure is not None:
             decision.latency_ms = _since(started)
-            decision.conversation = api_key_strip({"messages": list(messages)})
-            return decision, failure, shadow
+            decision.conversation = {"messages": list(messages)}
+            return _secrets_strip(decision), failure, shadow
     decision.latency_ms = max(decision.latency_ms, _since(started))
     decision.output = api_key_strip(decision.output)
     assistant = {"role": "assistant", "content": json.dumps(decision.output, ensure_ascii=False)}
-    decision.conversation = api_key_strip({"messages": [*messages, assistant]})
-    decision.context = api_key_strip(context)
-    return decision, None, shadow
+    decision.conversation = {"messages": [*messages, assistant]}
+    return _secrets_strip(decision), None, shadow
+
+
+def _secrets_strip(decision: Decision) -> Decision:
+    """Whoever wrote them (rules, model, LLM), no stored text carries the API key."""
+    decision.conversation = api_key_strip(decision.conversation)
+    decision.context = api_key_strip(decision.context)
+    decision.explanation = api_key_strip(decision.explanation)
+    decision.reason = api_key_strip(decision.reason)
+    return decision
 
 
 def _shadow_build(champion: Decision, *, model: ModelDecider, messages: list[dict]) -> Decision:

@@ -10,6 +10,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from flywheel.deciders import ModelAnswer, decider_register, decider_unregister
+from flywheel.gateway import Rules
 from flywheel.models import Decision
 from tests.flywheel.conftest import RULES_OUTPUT
 from tests.flywheel.fake_messages import fake_messages_server, message
@@ -203,3 +204,15 @@ def test_a_failing_local_model_falls_back_to_the_rules(decide_case, model_output
         decider_unregister(workload="routing")
     assert (result.status, result.output) == ("fallback", RULES_OUTPUT)
     assert result.reason.startswith("model")
+
+
+def test_a_rules_explanation_quoting_the_api_key_is_masked(fake, decide_case):
+    # given rules whose explanation quotes lead text that happens to hold the key
+    def leaky_rules(_context):
+        return Rules(output=dict(GOOD), confidence=0.9, explanation=f"lead wrote {API_KEY}")
+
+    # when the rules decide
+    decide_case(rules=leaky_rules)
+    # then the stored explanation has the key masked
+    stored = Decision.objects.get()
+    assert API_KEY not in stored.explanation and stored.explanation.startswith("lead wrote ")
