@@ -18,7 +18,7 @@ demo: $(STAMP)
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py demo
 
 test: $(STAMP)
-	@$(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	@$(PY) -m pytest -n auto -m "not integration and not browser" $(PYTEST_ARGS)

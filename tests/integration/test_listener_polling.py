@@ -12,7 +12,7 @@ from salesforce.models import ChangeEvent, ReplayPosition
 from salesforce.selectors import listener_status_get
 from tests.processes import wait_for, wait_for_output
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("listener_polling")]
+pytestmark = pytest.mark.integration  # `make test` runs a file on one worker (--dist loadfile)
 
 POLLING = ("--polling", "--poll-interval", "0.5")
 ACTIVE = "active listener (polling)"
