@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flywheel.deciders import model_available
-from flywheel.gateway import Rules, decide
+from flywheel.gateway import DecisionResult, Rules, decide_many
 from flywheel.services import decision_effect_record
 from templates_app import conf, prompts
 from templates_app.choices import Intent, SuggestionStatus
@@ -122,15 +122,22 @@ def lead_context(fields: dict) -> dict:
     return context
 
 
-def template_choose(*, context: dict, templates: dict[str, EmailTemplate]):
+def template_choose(*, context: dict, templates: dict[str, EmailTemplate]) -> DecisionResult:
     """Intent and template for one lead through the flywheel gateway (rules as the fallback)."""
+    return templates_choose(contexts=[context], templates=templates)[0]
+
+
+def templates_choose(
+    *, contexts: list[dict], templates: dict[str, EmailTemplate]
+) -> list[DecisionResult]:
+    """Intent and template for each lead, in order: keywords compiled once, decisions recorded
+    with bulk inserts. Leads with inquiry text ask a model when one is available."""
     compiled = compiled_keywords(templates)
     names = {intent: template.name for intent, template in templates.items()}
     fallback_name = names.get(Intent.GENERAL) or next(iter(names.values()))
 
     def rules(ctx: dict) -> Rules:
-        text = " ".join(str(ctx.get(key) or "") for key in ("Description",))
-        guess = detect(text, compiled)
+        guess = detect(str(ctx.get("Description") or ""), compiled)
         intent = guess.intent if guess.intent in names else Intent.GENERAL.value
         return Rules(
             output={
@@ -143,63 +150,94 @@ def template_choose(*, context: dict, templates: dict[str, EmailTemplate]):
             explanation=guess.reason,
         )
 
-    has_text = bool(str(context.get("Description") or "").strip())
-    return decide(
-        workload=WORKLOAD,
-        subject_id=str(context.get("Id") or ""),
-        context=context,
-        messages=prompts.messages(context),
-        prompt_version=prompts.PROMPT_VERSION,
-        output_schema=prompts.output_schema(names),
-        rules=rules,
-        use_llm=has_text and model_available(WORKLOAD),
-    )
+    ask_model = model_available(WORKLOAD)
+    groups: dict[bool, list[int]] = {True: [], False: []}
+    for position, context in enumerate(contexts):
+        has_text = bool(str(context.get("Description") or "").strip())
+        groups[has_text and ask_model].append(position)
+    results: list[DecisionResult | None] = [None] * len(contexts)
+    for use_llm, positions in groups.items():
+        if not positions:
+            continue
+        cases = [
+            {
+                "subject_id": str(contexts[i].get("Id") or ""),
+                "context": contexts[i],
+                "messages": prompts.messages(contexts[i]),
+                "rules": rules,
+            }
+            for i in positions
+        ]
+        decided = decide_many(
+            workload=WORKLOAD,
+            cases=cases,
+            prompt_version=prompts.PROMPT_VERSION,
+            output_schema=prompts.output_schema(names),
+            use_llm=use_llm,
+        )
+        for position, result in zip(positions, decided, strict=True):
+            results[position] = result
+    return [result for result in results if result is not None]
 
 
 def suggestions_create(
     *, leads: list[dict], owner_values: dict[str, dict] | None = None
 ) -> list[TemplateSuggestion]:
-    """Suggest a reply for each lead that has none yet (idempotent per lead)."""
+    """Suggest a reply for each lead that has none yet (idempotent per lead): one bulk decision
+    insert and one bulk suggestion insert per call; returns the suggestions this call created."""
     templates = active_templates_by_intent()
     if not templates:
         logger.warning("no active templates: %d lead(s) get no suggestion", len(leads))
         return []
     done = suggestions_existing([lead["Id"] for lead in leads])
+    todo = list({lead["Id"]: lead for lead in leads if lead["Id"] not in done}.values())
+    if not todo:
+        return []
+    results = templates_choose(contexts=[lead_context(f) for f in todo], templates=templates)
+    rows = [
+        _suggestion_build(fields, result, templates=templates, owner_values=owner_values or {})
+        for fields, result in zip(todo, results, strict=True)
+    ]
+    # A lead suggested meanwhile by another worker keeps its first suggestion.
+    TemplateSuggestion.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return list(
+        TemplateSuggestion.objects.select_related("template").filter(
+            lead_id__in=[row.lead_id for row in rows],
+            decision_id__in=[result.decision_id for result in results],
+        )
+    )
+
+
+def _suggestion_build(
+    fields: dict,
+    result: DecisionResult,
+    *,
+    templates: dict[str, EmailTemplate],
+    owner_values: dict[str, dict],
+) -> TemplateSuggestion:
     by_name = {template.name: template for template in templates.values()}
-    created: list[TemplateSuggestion] = []
-    for fields in leads:
-        if fields["Id"] in done:
-            continue
-        context = lead_context(fields)
-        result = template_choose(context=context, templates=templates)
-        template = by_name.get(result.output.get("template")) or templates.get(
-            result.output.get("intent")
-        )
-        template = template or templates.get(Intent.GENERAL) or next(iter(templates.values()))
-        values = {**fields, **(owner_values or {}).get(str(fields.get("OwnerId") or ""), {})}
-        rendered = render(subject=template.subject, body=template.body, values=values)
-        suggestion, was_created = TemplateSuggestion.objects.get_or_create(
-            lead_id=fields["Id"],
-            defaults={
-                "owner_id": str(fields.get("OwnerId") or "")[:18],
-                "template": template,
-                "decision_id": result.decision_id,
-                "intent": result.output.get("intent", template.intent),
-                "confidence": result.confidence,
-                "decided_by": result.decided_by,
-                "reason": result.explanation[:2000],
-                "lead_name": " ".join(
-                    str(fields.get(k) or "") for k in ("FirstName", "LastName")
-                ).strip()[:255],
-                "company": str(fields.get("Company") or "")[:255],
-                "email": str(fields.get("Email") or "")[:255],
-                "subject": rendered.subject,
-                "body": rendered.body,
-            },
-        )
-        if was_created:
-            created.append(suggestion)
-    return created
+    template = by_name.get(result.output.get("template")) or templates.get(
+        result.output.get("intent")
+    )
+    template = template or templates.get(Intent.GENERAL) or next(iter(templates.values()))
+    values = {**fields, **owner_values.get(str(fields.get("OwnerId") or ""), {})}
+    rendered = render(subject=template.subject, body=template.body, values=values)
+    name = " ".join(str(fields.get(key) or "") for key in ("FirstName", "LastName")).strip()
+    return TemplateSuggestion(
+        lead_id=fields["Id"],
+        owner_id=str(fields.get("OwnerId") or "")[:18],
+        template=template,
+        decision_id=result.decision_id,
+        intent=result.output.get("intent", template.intent),
+        confidence=result.confidence,
+        decided_by=result.decided_by,
+        reason=result.explanation[:2000],
+        lead_name=name[:255],
+        company=str(fields.get("Company") or "")[:255],
+        email=str(fields.get("Email") or "")[:255],
+        subject=rendered.subject,
+        body=rendered.body,
+    )
 
 
 def auto_send_candidates(

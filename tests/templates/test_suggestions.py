@@ -145,3 +145,19 @@ def test_low_confidence_is_not_sent(templates, sf_settings):
 
     assert TemplateSuggestion.objects.get(lead_id=lead_id).status == SuggestionStatus.SUGGESTED
     assert sent_emails(sf_settings, lead_id) == 0
+
+
+def test_a_batch_of_leads_is_suggested_with_a_bounded_number_of_queries(
+    templates, django_assert_max_num_queries
+):
+    leads = [
+        {"Id": f"00Q5f0000{n:05d}AEA0", "FirstName": "Ana", "Description": "pricing for 40 seats?"}
+        for n in range(60)
+    ]
+
+    with django_assert_max_num_queries(12):
+        created = services.suggestions_create(leads=leads)
+
+    assert len(created) == 60 and {s.intent for s in created} == {"pricing"}
+    assert Decision.objects.filter(workload="templates").count() == 60
+    assert services.suggestions_create(leads=leads) == []
