@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -23,12 +22,15 @@ def secrets_scrub(text: str) -> str:
 
 
 def api_key_strip(value: Any) -> Any:
-    """``value`` (any JSON-safe data) with every occurrence of the configured API key masked."""
-    key = conf.api_key()
-    if not key:
-        return value
-    text = json.dumps(value, ensure_ascii=False)
-    return json.loads(text.replace(key, MASK)) if key in text else value
+    """``value`` (any JSON-safe data) with the configured API key and anything shaped like a
+    credential (a Salesforce access token, a private key...) masked in every string."""
+    if isinstance(value, str):
+        return secrets_scrub(value)
+    if isinstance(value, dict):
+        return {api_key_strip(k): api_key_strip(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [api_key_strip(item) for item in value]
+    return value
 
 
 def pii_redact(text: str) -> str:

@@ -127,7 +127,9 @@ def review_next(request: HttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")
     decision = decision_next_for_review(
         reviewer=request.user,
-        after=Decision(pk=int(after)) if after.isdigit() else None,
+        after=Decision(pk=int(after))
+        if after.isascii() and after.isdigit() and len(after) <= 18
+        else None,
         workload=workload,
     )
     if decision is None:

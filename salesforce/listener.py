@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from salesforce import inbox
-from salesforce.cdc import InvalidChangeEvent, ParsedChange, parse_message
+from salesforce.cdc import MAX_REPLAY_ID, InvalidChangeEvent, ParsedChange, parse_message
 from salesforce.fields import select_clause
 from salesforce.lease import notice_record
 from salesforce.records import change_from_record, parse_sf_datetime, soql_datetime
@@ -88,7 +88,9 @@ def _replay_id_of(message: object) -> int | None:
         value = message["data"]["event"]["replayId"]  # type: ignore[index]
     except (KeyError, TypeError):
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 <= value <= MAX_REPLAY_ID else None
 
 
 def reconcile_gaps(

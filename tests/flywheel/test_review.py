@@ -167,6 +167,15 @@ def test_next_keeps_to_the_workload_being_reviewed(labeler_client, decide_case):
     assert response.redirect_chain[-1][0] == f"{_review_url(first)}?workload={WORKLOAD}"
 
 
+@pytest.mark.parametrize("after", ["²", "-1", "abc", "9" * 40])
+def test_next_with_a_garbage_position_starts_from_the_top(labeler_client, decide_case, after):
+    only = decide_case(workload=WORKLOAD, subject_id="00Q000000000001AAA").decision_id
+
+    response = labeler_client.get(reverse("admin:flywheel_decision_next") + f"?after={after}")
+
+    assert response.status_code == 302 and response.url.startswith(_review_url(only))
+
+
 def test_lead_description_with_a_script_tag_is_escaped(labeler_client, decide_case):
     script = "<script>alert('xss')</script>"
     decision_id = decide_case(

@@ -173,12 +173,6 @@ def test_parse_refuses_garbage_only_with_a_reason(message):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="listener._replay_id_of takes any int: a dead-lettered message with a replay id "
-    "beyond 64 bits becomes the batch's position, which inbox ignores, so the channel's "
-    "position does not advance past the valid messages of that batch",
-)
 def test_a_replay_id_beyond_64_bits_does_not_hold_back_the_position(enqueued):
     valid, broken = _lead_message(next(_replay)), _lead_message(2**70)
 

@@ -104,11 +104,6 @@ def test_decision_rows_never_carry_the_api_key(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="flywheel.gateway masks the configured API key only: a Salesforce access token in "
-    "the case stays in context, conversation, output and explanation",
-)
 def test_decision_rows_never_carry_a_salesforce_token():
     row = _rules_decision_with(f"token {SF_TOKEN} in lead text")
 
