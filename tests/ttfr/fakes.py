@@ -172,7 +172,8 @@ class FakeClient:
         return True
 
     def update_records(self, sobject: str, records: list[dict]) -> list[RecordResult]:
-        self.calls += math.ceil(len(records) / 200)
+        # like salesforce.client: one Collections call up to 200, one composite call up to 1,000
+        self.calls += 1 if len(records) <= 200 else math.ceil(len(records) / 1000)
         self.updates.append(records)
         for record in records:
             self.get(sobject, record["Id"]).update({k: v for k, v in record.items() if k != "Id"})

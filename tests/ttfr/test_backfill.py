@@ -12,6 +12,7 @@ from tests.ttfr.fakes import T0, FakeClient, email, lead, relation, task
 from ttfr import rules
 from ttfr.management.commands import backfill_ttfr
 from ttfr.models import BackfillCheckpoint, LeadFact
+from ttfr.services import backfill as backfill_service
 from ttfr.services.backfill import ttfr_backfill
 
 pytestmark = pytest.mark.django_db
@@ -48,8 +49,8 @@ def test_backfill_writes_changed_leads_in_collections_and_a_second_run_writes_no
     client = history(900)
     first = backfill(client)
     assert (first.scanned, first.updated, first.unchanged) == (900, 600, 300)
-    assert [len(batch) for batch in client.updates] == [200, 200, 200]
-    assert first.api_calls == 4 + 3  # leads, tasks, relations, activity emails + 3 updates
+    assert [len(batch) for batch in client.updates] == [600]  # one composite call up to 1,000
+    assert first.api_calls == 4 + 1  # leads, tasks, relations, activity emails + 1 update
     second = backfill(client)
     assert (second.updated, second.unchanged, second.api_calls) == (0, 900, 4)
     assert LeadFact.objects.filter(first_response_at__isnull=False).count() == 600
@@ -71,7 +72,8 @@ def test_dry_run_writes_nothing_anywhere():
     assert not BackfillCheckpoint.objects.exists()
 
 
-def test_interrupted_backfill_resumes_after_the_last_written_chunk():
+def test_interrupted_backfill_resumes_after_the_last_written_chunk(monkeypatch):
+    monkeypatch.setattr(backfill_service, "CHUNK", 200)
     client = history(500)
     real_update, writes = client.update_records, []
 

@@ -19,7 +19,7 @@ from ttfr.models import BackfillCheckpoint
 from ttfr.services import facts
 from ttfr.services.detect import SalesforceClient, outcomes_write
 
-CHUNK = 200
+CHUNK = 1000  # one composite call of 5 sObject Collections (salesforce.client.update_records)
 
 
 @dataclass
