@@ -10,7 +10,14 @@ ROUTE_LEADS = "routing.tasks.route_leads"
 OWNER_CHANGES = "routing.tasks.record_owner_changes"
 SUGGEST_TEMPLATES = "templates_app.tasks.suggest_templates"
 PROCESS_ACTIVITY = "ttfr.tasks.process_activity"
-WORKLOAD_TASKS = (ROUTE_LEADS, OWNER_CHANGES, SUGGEST_TEMPLATES, PROCESS_ACTIVITY)
+MATCH_SENT_EMAILS = "templates_app.tasks.match_sent_emails"
+WORKLOAD_TASKS = (
+    ROUTE_LEADS,
+    OWNER_CHANGES,
+    SUGGEST_TEMPLATES,
+    PROCESS_ACTIVITY,
+    MATCH_SENT_EMAILS,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ def workloads_for(event: EventView, *, integration_user_id: str) -> tuple[str, .
             owner_changed = "OwnerId" in event.changed_fields or event.source == "poll"
             return (OWNER_CHANGES,) if by_human and owner_changed else ()
         return ()
+    if event.entity == "EmailMessage" and change == "CREATE" and not event.is_own_write:
+        return (PROCESS_ACTIVITY, MATCH_SENT_EMAILS)  # a rep's email: which template did they use?
     if event.entity in ("Task", "EmailMessage"):
         return (PROCESS_ACTIVITY,)
     return ()

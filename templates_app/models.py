@@ -79,6 +79,16 @@ class TemplateSuggestion(models.Model):
     )
     send_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    rep_template = models.ForeignKey(
+        EmailTemplate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The template the owner's own first email matched (empty: none seen or none "
+        "matched).",
+    )
+    rep_email_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from salesforce.client import get_client
 from salesforce.models import ChangeEvent
-from templates_app import conf, selectors, services
+from templates_app import conf, feedback, selectors, services
+from templates_app.models import TemplateSuggestion
 
 
 def suggest_templates(event_ids: list[int]) -> int:
@@ -29,3 +30,14 @@ def suggest_templates(event_ids: list[int]) -> int:
         if conf.create_tasks():
             services.draft_tasks_create(suggestions=created, client=client)
     return len(created)
+
+
+def match_sent_emails(event_ids: list[int]) -> int:
+    """Match the reps' own emails to templates (implicit labels); returns emails matched."""
+    if not TemplateSuggestion.objects.filter(rep_email_at__isnull=True).exists():
+        return 0  # nothing waits for a rep's email: no Salesforce call
+    events = ChangeEvent.objects.filter(id__in=event_ids, entity="EmailMessage").order_by("id")
+    emails = feedback.sent_emails_from_events(
+        events=list(events), client=get_client(workload="templates")
+    )
+    return feedback.sent_emails_match(emails=emails).matched if emails else 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, F
 
 from analytics.dashboard import Dashboard, Table, bar, histogram
 from analytics.filters import Filters
@@ -37,6 +37,9 @@ def templates_dashboard(filters: Filters) -> Dashboard:
         np.histogram(confidences, bins=10, range=(0.0, 1.0)) if confidences else ([], [])
     )
     agreement = label_agreement(decisions(filters, workload="templates"))
+    rep_matched = queryset.filter(rep_template__isnull=False)
+    rep_total = rep_matched.count()
+    rep_same = rep_matched.filter(rep_template=F("template")).count()
     deciders = [
         [row["decided_by"], row["n"]]
         for row in queryset.values("decided_by").annotate(n=Count("id")).order_by("-n")
@@ -51,6 +54,8 @@ def templates_dashboard(filters: Filters) -> Dashboard:
             ("Not sent: opted out", by_status.get(SuggestionStatus.OPTED_OUT, 0)),
             ("Labelled suggestions", agreement["labels"]),
             ("Accuracy against labels", pct(agreement["accuracy"])),
+            ("Reps' emails matching a template", rep_total),
+            ("Suggestion vs sent agreement", pct(ratio(rep_same, rep_total))),
         ],
         charts=[
             bar("usage", "Suggestions per template", [u[0] for u in usage], [u[2] for u in usage]),

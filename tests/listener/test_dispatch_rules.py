@@ -3,6 +3,7 @@
 import pytest
 
 from salesforce.dispatch import (
+    MATCH_SENT_EMAILS,
     OWNER_CHANGES,
     PROCESS_ACTIVITY,
     ROUTE_LEADS,
@@ -32,6 +33,8 @@ def view(entity="Lead", change="CREATE", changed=(), user=REP, own=False, source
         (view(entity="Task"), {PROCESS_ACTIVITY}),
         (view(entity="Task", change="DELETE"), {PROCESS_ACTIVITY}),
         (view(entity="EmailMessage", own=True), {PROCESS_ACTIVITY}),
+        (view(entity="EmailMessage"), {PROCESS_ACTIVITY, MATCH_SENT_EMAILS}),
+        (view(entity="EmailMessage", change="UPDATE"), {PROCESS_ACTIVITY}),
         (view(change="GAP_CREATE"), set()),
         (
             view(source="reconcile", change="UPDATE"),

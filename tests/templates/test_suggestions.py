@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 SEED = Path(__file__).resolve().parents[2] / "config" / "templates.json"
 
 
-@pytest.fixture
-def templates():
-    services.templates_load_file(SEED)
-
-
 def lead_event(lead_id: str, **fields) -> ChangeEvent:
     base = {"FirstName": "Ana", "LastName": "Lopez", "Company": "Acme", "Email": "ana@acme.test"}
     return ChangeEvent.objects.create(
