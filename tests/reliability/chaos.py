@@ -1,0 +1,222 @@
+"""The chaos run: emulator traffic through a real listener and cluster that get SIGKILLed, under
+REST 503s, session expiry, stream drops, duplicate deliveries and a gap; then the org's field
+history and ground truth are checked lead by lead.
+
+Sized by the environment: ``CHAOS_LEADS`` (1,500), ``CHAOS_MINUTES`` (traffic phase, 0.6),
+``CHAOS_KILLS`` (3 of each process), ``CHAOS_SEED`` (14). ``make soak`` runs a longer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from salesforce.records import parse_sf_datetime
+from tests.integration.conftest import INTEGRATION_USER
+from tests.processes import AppProcess, app_env, wait_for, wait_for_output
+
+SUBSCRIBED = "subscribed to /data/LeadChangeEvent"
+FIRST_RESPONSE = "First_Response_At__c"
+TRAFFIC = {
+    "time_scale": 7200,  # two simulated hours a second: reps answer within seconds
+    "business_hours": False,
+    "median_delay_minutes": 20,
+}
+
+
+@dataclass(frozen=True)
+class ChaosPlan:
+    leads: int
+    seconds: float
+    kills: int
+    seed: int
+    session_expiry_every: float = 20.0
+    error_rate: float = 0.05
+    duplicate_rate: float = 0.1
+
+    @classmethod
+    def from_env(cls) -> ChaosPlan:
+        return cls(
+            leads=int(os.environ.get("CHAOS_LEADS", 1500)),
+            seconds=float(os.environ.get("CHAOS_MINUTES", 0.6)) * 60,
+            kills=int(os.environ.get("CHAOS_KILLS", 3)),
+            seed=int(os.environ.get("CHAOS_SEED", 14)),
+        )
+
+    @property
+    def leads_per_min(self) -> float:
+        return self.leads / self.seconds * 60
+
+    def kill_schedule(self, rnd: random.Random) -> list[tuple[float, str]]:
+        """When to kill which process: random moments in the first 80 % of the traffic phase."""
+        moments = [
+            (rnd.uniform(0.1, 0.8) * self.seconds, name)
+            for name in ("listen", "qcluster")
+            for _ in range(self.kills)
+        ]
+        return sorted(moments)
+
+
+@dataclass
+class Counts:
+    leads: int = 0
+    kills: Counter = field(default_factory=Counter)
+    session_expiries: int = 0
+    stream_drops: int = 0
+    gap_events: int = 0
+    errors_503: int = 0
+    duplicates_delivered: int = 0
+    routed_once: int = 0
+    first_responses: int = 0
+    first_responses_correct: int = 0
+    auto_sent: int = 0
+
+    def report(self) -> str:
+        return (
+            f"chaos: {self.leads} leads, kills {dict(self.kills)}, {self.errors_503} 503s "
+            f"injected, {self.session_expiries} session expiries, {self.stream_drops} stream "
+            f"drops, {self.gap_events} gap events, {self.duplicates_delivered} duplicate "
+            f"deliveries beyond one per event, {self.routed_once} routed once, "
+            f"{self.first_responses_correct}/{self.first_responses} first responses correct, "
+            f"{self.auto_sent} emails auto-sent"
+        )
+
+
+class Supervisor:
+    """Keeps one listener and one cluster running; kills and restarts them on demand."""
+
+    def __init__(self, emulator, *, cluster: str, **extra: str) -> None:
+        self.env = app_env(emulator, cluster=cluster, **extra)
+        self.generation = Counter()
+        self.processes: dict[str, AppProcess] = {}
+        self.retired: list[AppProcess] = []
+
+    def start(self, name: str) -> AppProcess:
+        self.generation[name] += 1
+        process = AppProcess(f"{name}{self.generation[name]}", [name], self.env)
+        self.processes[name] = process
+        return process
+
+    def kill(self, name: str) -> None:
+        process = self.processes[name]
+        process.kill()
+        self.retired.append(process)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.kill()  # the test waited for every effect; a graceful stop only costs time
+
+    def outputs(self, tail: int = 3000) -> str:
+        return "\n".join(
+            f"----- {p.name}\n{p.output()[-tail:]}"
+            for p in [*self.retired, *self.processes.values()]
+        )
+
+
+class Chaos(threading.Thread):
+    """Fault injection on a seeded timeline while the traffic runs."""
+
+    def __init__(self, plan: ChaosPlan, org, supervisor: Supervisor, counts: Counts) -> None:
+        super().__init__(name="chaos", daemon=True)
+        self.plan, self.org, self.supervisor, self.counts = plan, org, supervisor, counts
+        self.rnd = random.Random(plan.seed)
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # reported by the test, not lost in the thread
+            self.failure = error
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        kills = self.plan.kill_schedule(self.rnd)
+        gap_at = self.rnd.uniform(0.3, 0.6) * self.plan.seconds
+        next_expiry = self.plan.session_expiry_every
+        next_drop = self.rnd.uniform(3, 10)
+        while not self.stop.wait(0.2):
+            elapsed = time.monotonic() - started
+            if kills and elapsed >= kills[0][0]:
+                _, name = kills.pop(0)
+                self.supervisor.kill(name)
+                self.counts.kills[name] += 1
+                time.sleep(self.rnd.uniform(0.2, 2.0))  # down for a moment, then restarted
+                self.supervisor.start(name)
+            if elapsed >= next_expiry:
+                self.org.emulator.control(
+                    "POST", "/__emulator__/faults", json={"expire_sessions": True}
+                )
+                self.org.stream(expire_sessions=True)
+                self.counts.session_expiries += 1
+                next_expiry += self.plan.session_expiry_every
+            if elapsed >= next_drop:
+                self.org.stream(drop=True)
+                self.counts.stream_drops += 1
+                next_drop += self.rnd.uniform(3, 10)
+            if gap_at is not None and elapsed >= gap_at:
+                self.org.stream(gap_next=5)  # the next changes arrive as GAP_* headers only
+                self.counts.gap_events += 5
+                gap_at = None
+
+
+def traffic(org, **body: object) -> dict:
+    response = org.emulator.control("POST", "/__emulator__/traffic", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def traffic_status(org) -> dict:
+    return org.emulator.control("GET", "/__emulator__/traffic").json()
+
+
+def status_503s(org) -> int:
+    return int(org.emulator.control("GET", "/__emulator__/stats").json()["by_status"].get("503", 0))
+
+
+def run_traffic(org, plan: ChaosPlan, chaos: Chaos) -> None:
+    """Start the traffic, let it create ``plan.leads`` leads, then stop new leads (reps go on)."""
+    traffic(org, leads_per_min=plan.leads_per_min, seed=plan.seed, **TRAFFIC)
+    chaos.start()
+    deadline = time.monotonic() + plan.seconds * 3 + 30
+    while traffic_status(org)["leads_created"] < plan.leads:
+        assert time.monotonic() < deadline, "the traffic generator fell behind"
+        assert chaos.is_alive() or chaos.failure is None, chaos.failure
+        time.sleep(0.2)
+    traffic(org, leads_per_min=0)  # no new leads; the reps keep answering
+    chaos.stop.set()
+    chaos.join(30)
+    if chaos.failure is not None:
+        raise chaos.failure
+
+
+def wait_until_settled(
+    org, *, routed: Callable[[], int], leads: int, drained: Callable[[], bool], timeout: float
+) -> None:
+    """Every lead routed, the reps done (or stopped), every change stored and processed."""
+    wait_for(lambda: routed() >= leads, timeout=timeout, interval=0.5, message="every lead routed")
+    deadline = time.monotonic() + 30
+    while traffic_status(org)["pending_actions"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    traffic(org, stop=True)  # anything the reps still planned is cancelled (and never happened)
+    wait_for(drained, timeout=timeout, interval=0.5, message="every change processed")
+
+
+def started(supervisor: Supervisor, *, timeout: float = 60) -> None:
+    wait_for_output(supervisor.processes["listen"], SUBSCRIBED, timeout=timeout)
+
+
+def integration_writes(history: list[dict], field_name: str) -> list[dict]:
+    return [h for h in history if h["field"] == field_name and h["user_id"] == INTEGRATION_USER]
+
+
+def same_instant(recorded: object, expected: str) -> bool:
+    at = parse_sf_datetime(recorded) if isinstance(recorded, str) else None
+    truth = dt.datetime.fromisoformat(expected)
+    return at is not None and abs((at - truth).total_seconds()) < 1

@@ -1,0 +1,220 @@
+"""Chaos: synthetic traffic with rep responses through a real `manage.py listen` and `manage.py
+qcluster` that are SIGKILLed at random moments and restarted, under 5 % REST 503s, session expiry,
+stream drops, duplicate deliveries and a gap. Afterwards the org's field history and ground truth
+must show every lead routed exactly once, every first response recorded once at the earliest
+human touch, and no email auto-sent twice. Sized by CHAOS_* (see tests/reliability/chaos.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from django.db.models import Max
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.models import OrmQ
+
+from routing.choices import AssignmentStatus
+from routing.models import Assignment, Rep
+from routing.services.config import policy_load
+from salesforce import auth
+from salesforce.client import get_client
+from salesforce.models import ChangeEvent, ReplayPosition
+from salesforce.usage import breaker, recorder
+from templates_app.choices import SuggestionStatus
+from templates_app.models import EmailTemplate, TemplateSuggestion
+from templates_app.services import templates_load_file
+from tests.integration.conftest import INTEGRATION_USER, ROOT, Org
+from tests.processes import cluster_name
+from tests.reliability import chaos
+from tests.reliability.chaos import ChaosPlan, Counts, Supervisor
+
+pytestmark = pytest.mark.integration
+
+AUTO_SEND_TEMPLATE = "pricing"
+FALLBACK_QUEUE = {"id": "00G5f0000000006EAA", "name": "Enterprise Desk"}
+
+
+@pytest.fixture
+def org(emulator, settings, transactional_db) -> Iterator[Org]:
+    """A freshly reset org aimed at by the test process: the default policy, the templates with
+    one auto-sending, every rep at work."""
+    assert emulator.control("POST", "/__emulator__/reset").status_code == 200
+    for name, value in emulator.connection_env.items():
+        setattr(settings, name, value)
+    auth.clear_token_cache()
+    breaker.reset()
+    recorder.discard()
+    policy = json.loads((ROOT / "config" / "routing_policy.json").read_text())
+    # The default fallback is the intake queue itself: a lead routed there keeps its owner and
+    # leaves no trace in the field history. Another queue makes every routing visible.
+    policy["fallback_queue"] = FALLBACK_QUEUE
+    policy_load(data=policy)
+    templates_load_file(ROOT / "config" / "templates.json")
+    EmailTemplate.objects.filter(name=AUTO_SEND_TEMPLATE).update(
+        auto_send=True, auto_send_threshold=0.0
+    )
+    Rep.objects.update(
+        work_start=dt.time(0),
+        work_end=dt.time(23, 59, 59),
+        work_days=list(range(7)),
+        out_of_office=False,
+    )
+    yield Org(emulator)
+    emulator.control("POST", "/__emulator__/reset")
+    auth.clear_token_cache()
+    recorder.discard()
+
+
+def routed_count() -> int:
+    """Leads whose owner the app wrote (a rep may have handed some on since)."""
+    written = (AssignmentStatus.WRITTEN, AssignmentStatus.OVERRIDDEN)
+    return Assignment.objects.filter(status__in=written).count()
+
+
+def drained(org: Org, queue: str) -> bool:
+    """Every published change stored and dispatched, and no task waiting in the broker."""
+    last = org.stream()["last_replay_id"]
+    stored = ReplayPosition.objects.aggregate(last=Max("replay_id"))["last"] or 0
+    if stored < last or ChangeEvent.objects.filter(dispatched_at__isnull=True).exists():
+        return False
+    broker = get_broker(list_key=queue)
+    if isinstance(broker, ORM):
+        return not OrmQ.objects.filter(key=queue).exists()
+    return broker.queue_size() == 0
+
+
+def app_state(org: Org, queue: str) -> dict:
+    """What the app holds, for the failure message of a run that did not settle."""
+    return {
+        "assignments": dict(Counter(Assignment.objects.values_list("status", flat=True))),
+        "lead events": dict(
+            Counter(ChangeEvent.objects.filter(entity="Lead").values_list("change_type", "source"))
+        ),
+        "undispatched": ChangeEvent.objects.filter(dispatched_at__isnull=True).count(),
+        "queued tasks": OrmQ.objects.filter(key=queue).count(),
+        "replay positions": list(ReplayPosition.objects.values_list("channel", "replay_id")),
+        "stream": org.stream(),
+        "traffic": chaos.traffic_status(org),
+    }
+
+
+def first_response_mismatches(org: Org, truth: dict[str, dict]) -> list[str]:
+    """Leads whose First_Response_At__c is not the truth's earliest human touch."""
+    client = get_client(workload="chaos-check")
+    rows = client.query_all(f"SELECT Id, {chaos.FIRST_RESPONSE} FROM Lead")
+    recorded = {row["Id"]: row[chaos.FIRST_RESPONSE] for row in rows}
+    wrong = []
+    for lead_id, item in truth.items():
+        expected = item["first_response"]
+        value = recorded.get(lead_id)
+        ok = value is None if expected is None else chaos.same_instant(value, expected["at"])
+        if not ok:
+            wrong.append(lead_id)
+    return wrong
+
+
+def auto_sent_per_lead() -> Counter:
+    """Emails the integration user sent, per lead they were sent to (EmailMessageRelation)."""
+    client = get_client(workload="chaos-check")
+    sent = {
+        row["Id"]
+        for row in client.query_all(
+            f"SELECT Id FROM EmailMessage WHERE CreatedById = '{INTEGRATION_USER}'"
+        )
+    }
+    relations = client.query_all(
+        "SELECT EmailMessageId, RelationId FROM EmailMessageRelation "
+        "WHERE RelationType = 'ToAddress'"
+    )
+    return Counter(r["RelationId"] for r in relations if r["EmailMessageId"] in sent)
+
+
+def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, emulator, capsys):
+    plan, counts = ChaosPlan.from_env(), Counts()
+    queue = cluster_name("chaos")
+    supervisor = Supervisor(emulator, cluster=queue, Q_TIMEOUT="20", Q_RETRY="25")
+    errors_before = chaos.status_503s(org)
+    supervisor.start("qcluster")
+    supervisor.start("listen")
+    try:
+        chaos.started(supervisor)
+        emulator.control(
+            "POST",
+            "/__emulator__/faults",
+            json={"errors": {"rest": {"rate": plan.error_rate, "status": 503}}},
+        )
+        org.stream(duplicate_rate=plan.duplicate_rate)
+        runner = chaos.Chaos(plan, org, supervisor, counts)
+        began = time.monotonic()
+
+        chaos.run_traffic(org, plan, runner)
+        counts.errors_503 = chaos.status_503s(org) - errors_before
+        emulator.control("POST", "/__emulator__/faults", json={"clear": True})
+        truth = {
+            t["id"]: t
+            for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
+            if t["origin"] == "traffic"
+        }
+        counts.leads = len(truth)
+        try:
+            chaos.wait_until_settled(
+                org,
+                routed=routed_count,
+                leads=counts.leads,
+                drained=lambda: drained(org, queue),
+                timeout=90 + plan.seconds,
+            )
+        except AssertionError:
+            print(app_state(org, queue))
+            raise
+        truth = {
+            t["id"]: t
+            for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
+            if t["origin"] == "traffic"
+        }
+        wrong = first_response_mismatches(org, truth)
+        for _ in range(20):  # the last activities may still be in a worker's hands
+            if not wrong:
+                break
+            time.sleep(0.5)
+            wrong = first_response_mismatches(org, {i: truth[i] for i in wrong})
+        settled_after = time.monotonic() - began
+    finally:
+        supervisor.stop_all()
+        print(supervisor.outputs())
+
+    histories = {
+        lead_id: emulator.control("GET", f"/__emulator__/history/Lead/{lead_id}").json()
+        for lead_id in truth
+    }
+    owner_writes = {i: len(chaos.integration_writes(h, "OwnerId")) for i, h in histories.items()}
+    response_writes = {
+        i: len(chaos.integration_writes(h, chaos.FIRST_RESPONSE)) for i, h in histories.items()
+    }
+    with_response = [i for i, t in truth.items() if t["first_response"] is not None]
+    emails = auto_sent_per_lead()
+    counts.routed_once = sum(1 for n in owner_writes.values() if n == 1)
+    counts.first_responses = len(with_response)
+    counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
+    counts.auto_sent = sum(emails.values())
+    stream = org.stream()
+    counts.duplicates_delivered = stream["events_delivered"] - stream["events_published"]
+    with capsys.disabled():
+        print(f"\n{counts.report()}; settled after {settled_after:.0f} s")
+
+    not_once = {i: histories[i] for i, n in owner_writes.items() if n != 1}
+    assert not_once == {}
+    assert counts.leads >= plan.leads
+    assert sum(counts.kills.values()) == 2 * plan.kills
+    assert counts.errors_503 > 0
+    assert wrong == []
+    assert {i: n for i, n in response_writes.items() if n != (1 if i in with_response else 0)} == {}
+    assert len(with_response) > counts.leads * 0.5
+    assert [lead for lead, n in emails.items() if n > 1] == []
+    sent = TemplateSuggestion.objects.filter(status=SuggestionStatus.SENT).count()
+    assert counts.auto_sent == sent > 0
