@@ -44,11 +44,14 @@ def database(env: environ.Env, *, base_dir: Path) -> dict:
 
 def _sqlite_options() -> dict:
     # IMMEDIATE transactions and a busy timeout keep the django-q2 ORM broker and the listener
-    # from failing with "database is locked" when they write at the same time.
+    # from failing with "database is locked" when they write at the same time. In WAL mode,
+    # synchronous=NORMAL syncs the log at checkpoints instead of at every commit: a commit
+    # survives an application crash (not a power cut), and the write lock is held for
+    # microseconds instead of an fsync (about 8 ms a commit on the bench host, bench/README.md).
     return {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
 
@@ -62,7 +65,9 @@ def q_cluster(env: environ.Env, *, sync: bool = False) -> dict:
         "retry": env.int("Q_RETRY", default=180),
         "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
         "ack_failures": True,
-        "save_limit": 1000,
+        # Only failures are stored: saving every success cost the monitor a locked read of up to
+        # save_limit rows and two writes per task (bench/README.md). Nothing reads successes.
+        "save_limit": -1,
         "catch_up": False,
         "poll": 0.2,
         "label": "Task queue",

@@ -30,7 +30,6 @@ def _enqueue(task_path: str, event_ids: list[int]) -> None:
     async_task(task_path, event_ids, task_name=None, group=task_path.split(".")[0])
 
 
-@transaction.atomic
 def events_store(
     *,
     changes: Sequence[ParsedChange],
@@ -42,6 +41,19 @@ def events_store(
 
     Returns the ids of the rows inserted by this call.
     """
+    if not changes and not positions and watermark is None:
+        return []  # nothing to write: no transaction (on SQLite it would take the write lock)
+    return _events_store(changes=changes, source=source, positions=positions, watermark=watermark)
+
+
+@transaction.atomic
+def _events_store(
+    *,
+    changes: Sequence[ParsedChange],
+    source: str,
+    positions: dict[str, tuple[int | None, dt.datetime | None]] | None,
+    watermark: tuple[str, dt.datetime] | None,
+) -> list[int]:
     fresh = _without_duplicates(changes, source=source)
     rows = ChangeEvent.objects.bulk_create(
         [
@@ -147,11 +159,14 @@ def events_dispatch(
     ]
     plan = plan_dispatch(views, integration_user_id=integration_user_id)
     counts: dict[str, int] = {}
-    for task_path, task_ids in plan.items():
-        for start in range(0, len(task_ids), TASK_CHUNK):
-            enqueue(task_path, task_ids[start : start + TASK_CHUNK])
-        counts[task_path] = len(task_ids)
-    ChangeEvent.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
+    # One transaction: with the ORM broker the tasks and the dispatch mark commit together (one
+    # write lock instead of one per task on SQLite); a broker error leaves the events pending.
+    with transaction.atomic():
+        for task_path, task_ids in plan.items():
+            for start in range(0, len(task_ids), TASK_CHUNK):
+                enqueue(task_path, task_ids[start : start + TASK_CHUNK])
+            counts[task_path] = len(task_ids)
+        ChangeEvent.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
     return counts
 
 

@@ -73,6 +73,28 @@ def test_interrupted_dispatch_is_completed_later():
     assert count == 1 and all(i == ids for _, i in calls)
 
 
+def test_broker_failure_mid_dispatch_queues_nothing_and_leaves_events_pending():
+    from django_q.models import OrmQ
+
+    ids = inbox.events_store(changes=parsed(replay_id=600), source="cdc")
+
+    def enqueue(task_path, event_ids):  # the ORM broker: a queue row, then the broker fails
+        if OrmQ.objects.exists():
+            raise ConnectionError("broker down")
+        OrmQ.objects.create(key="bench", payload=task_path, lock=dt.datetime.now(dt.UTC))
+
+    with pytest.raises(ConnectionError):
+        inbox.events_dispatch(event_ids=ids, integration_user_id=INTEGRATION_USER, enqueue=enqueue)
+
+    assert not OrmQ.objects.exists()
+    assert ChangeEvent.objects.filter(id__in=ids, dispatched_at__isnull=True).count() == 1
+
+
+def test_storing_nothing_touches_no_table(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert inbox.events_store(changes=[], source="reconcile") == []
+
+
 def test_only_one_listener_holds_the_lease_until_it_expires():
     assert lease.lease_acquire(holder="a", seconds=5)
     assert not lease.lease_acquire(holder="b", seconds=5)

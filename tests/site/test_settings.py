@@ -116,3 +116,27 @@ def test_structured_settings_are_read_from_the_environment():
     assert result.stdout.split("\n")[0] == (
         "{'ENT': 30, 'MM': 45} ['notify', 'reassign'] {'EMEA': {'time_zone': 'Europe/Paris'}} 7"
     ), result.stderr
+
+
+def test_sqlite_commits_without_an_fsync_each_in_wal_mode(monkeypatch, tmp_path, django_db_blocker):
+    from django.db.utils import ConnectionHandler
+
+    config = env_settings.database(
+        make_env(monkeypatch, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"),
+        base_dir=tmp_path,
+    )
+    connection = ConnectionHandler({"default": config})["default"]
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        connection.close()
+
+    assert (journal, synchronous) == ("wal", 1)  # 1 = NORMAL
+
+
+def test_q_cluster_stores_failed_tasks_only(monkeypatch):
+    config = env_settings.q_cluster(make_env(monkeypatch))
+
+    assert config["save_limit"] < 0 and config["ack_failures"] is True
