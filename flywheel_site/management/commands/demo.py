@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import requests
@@ -21,6 +24,7 @@ DEMO_PASSWORD = "flywheel-demo"  # noqa: S105 - local demo logins, printed on pu
 DEMO_USERS = (("admin", None), ("ops", OPS), ("manager", MANAGERS), ("labeler", LABELERS))
 READY_PREFIX = "sf_emulator ready "
 HISTORY_LEADS_PER_DAY = 150
+WEB_START_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -37,6 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--state-dir", default=str(settings.VAR_DIR / "demo"))
 
     def handle(self, *args, **options) -> None:
+        self._started = time.monotonic()
         state_dir = Path(options["state_dir"])
         state_dir.mkdir(parents=True, exist_ok=True)
         self.stdout.write("Preparing the database...")
@@ -60,10 +65,11 @@ class Command(BaseCommand):
             self._load_history(supervisor, emulator_url, state_dir, options["history_days"], env)
         supervisor.start(Child("listen", [*manage, "listen"], env))
         supervisor.start(Child("cluster", [*manage, "qcluster"], env))
-        supervisor.start(
+        web = supervisor.start(
             Child("web", [*manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"], env)
         )
-        self._banner(options["port"], emulator_url)
+        self._wait_for_web(web, options["port"])
+        self._banner(options["port"], emulator_url, time.monotonic() - self._started)
 
     def _users(self) -> None:
         user_model = get_user_model()
@@ -156,11 +162,26 @@ class Command(BaseCommand):
             )
         loaded.write_text("ok\n")
 
-    def _banner(self, port: int, emulator_url: str) -> None:
+    def _wait_for_web(self, web: Child, port: int) -> None:
+        """The URL is printed once it answers, not while the web server is still starting."""
+        deadline = time.monotonic() + WEB_START_SECONDS
+        while time.monotonic() < deadline:
+            assert web.process is not None
+            if web.process.poll() is not None:
+                raise CommandError(
+                    f"The web server exited with code {web.process.returncode}; see its log "
+                    f"above. Is port {port} free? Try --port."
+                )
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                return
+            time.sleep(0.2)
+        raise CommandError(f"The web server did not answer on port {port} within a minute.")
+
+    def _banner(self, port: int, emulator_url: str, seconds: float) -> None:
         self.stdout.write(
             self.style.SUCCESS(
                 "\n"
-                f"  Flywheel demo is running: http://127.0.0.1:{port}/\n"
+                f"  Flywheel demo is running: http://127.0.0.1:{port}/ (started in {seconds:.0f} s)\n"
                 f"  Logins (password {DEMO_PASSWORD}): admin (superuser), ops, manager, labeler\n"
                 f"  Salesforce org emulator: {emulator_url}\n"
                 "  Press Ctrl-C to stop everything.\n"
