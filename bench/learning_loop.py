@@ -23,6 +23,7 @@ after, training seconds, and what a confidence threshold would give (from the sh
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -116,11 +117,10 @@ def django_setup(tmp: Path) -> None:
     )
 
 
-def org_connect(org: object, *, accuracy: float, latency_ms: float) -> None:
-    """Point Salesforce and the LLM at the emulated org; every rep works around the clock."""
+def org_connect(org: object, *, settings: object, accuracy: float, latency_ms: float) -> None:
+    """Point Salesforce and the LLM at the emulated org (on ``settings``: Django's, or a test's
+    override); every rep works around the clock."""
     import datetime as dt
-
-    from django.conf import settings
 
     from routing.models import Rep
 
@@ -195,7 +195,7 @@ def truth_output(workload: str, output: dict, truth: dict) -> dict:
     """The decision's output with the true targets (templates: the intent's template too)."""
     corrected = {**output, **{target: truth[target] for target in TARGETS[workload]}}
     if workload == "templates":
-        corrected["template"] = truth["intent"]  # seeded templates are named after their intent
+        corrected["template"] = _templates()[0][truth["intent"]].name
     return corrected
 
 
@@ -238,15 +238,19 @@ def _rules_answer(workload: str, decision: object) -> dict:
     if workload == "routing":
         return dict((decision.context or {}).get("rules") or {})
     from templates_app.intents import detect
+
+    return {
+        "intent": detect(str(decision.context.get("Description") or ""), _templates()[1]).intent
+    }
+
+
+@functools.cache
+def _templates() -> tuple[dict, object]:
+    """The active templates by intent and their compiled keywords (read once per run)."""
     from templates_app.selectors import active_templates_by_intent, compiled_keywords
 
-    compiled = _COMPILED.get("templates")
-    if compiled is None:
-        compiled = _COMPILED["templates"] = compiled_keywords(active_templates_by_intent())
-    return {"intent": detect(str(decision.context.get("Description") or ""), compiled).intent}
-
-
-_COMPILED: dict[str, object] = {}
+    templates = active_templates_by_intent()
+    return templates, compiled_keywords(templates)
 
 
 def phase_figures(*, workload: str, lead_ids: list[str], truth: dict[str, dict]) -> PhaseFigures:
@@ -350,6 +354,7 @@ def loop_run(
     from flywheel.learning.training import model_train
     from flywheel.models import ModelVersion
 
+    _templates.cache_clear()
     first = {w: (routing_leads or leads) if w == "routing" else leads for w in workloads}
     started = time.perf_counter()
     pool, truth = leads_generate(org, count=max(first.values()) + shadow_leads + leads, seed=seed)
@@ -492,12 +497,20 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from sf_emulator.testing import running_emulator
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         django_setup(Path(tmp))
+        from django.conf import settings as django_settings
+
         for name in ("httpx", "httpx2", "anthropic"):  # one INFO line per LLM call otherwise
             logging.getLogger(name).setLevel(logging.WARNING)
         with running_emulator(Path(tmp) / "org") as org:
-            org_connect(org, accuracy=args.llm_accuracy, latency_ms=args.llm_latency_ms)
+            org_connect(
+                org,
+                settings=django_settings,
+                accuracy=args.llm_accuracy,
+                latency_ms=args.llm_latency_ms,
+            )
             loop_run(
                 org=org,
                 leads=args.leads,
@@ -507,6 +520,7 @@ def main() -> None:
                 workloads=workloads,
                 seed=args.seed,
             )
+    print(f"\ntotal: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
