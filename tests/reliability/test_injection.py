@@ -77,7 +77,9 @@ def test_every_dashboard_export_is_formula_safe_csv_and_valid_json(root_client):
             unsafe += [(page, name, c) for c in _unsafe_cells(bodies[-1])]
 
     assert len(bodies) > len(PAGES) and not unsafe
-    assert any("'" + FORMULA in body for body in bodies), "the hostile team reached an export"
+    assert any("'" + FORMULA in body for body in bodies), (
+        "the hostile lead source reached an export"
+    )
 
 
 def test_suggestion_shows_template_code_from_lead_data_literally(root_client):

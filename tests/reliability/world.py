@@ -122,7 +122,7 @@ def world_build(settings, *, lead_fields: dict[str, object] | None = None) -> Wo
     leads_route(events=events, client=FakeClient())
     record = {**events[0].fields, "Id": LEAD_ID}
     lead_facts_created_record(leads=[record])
-    LeadFact.objects.filter(lead_id=LEAD_ID).update(team=FORMULA + XSS)  # a rep's team, say
+    LeadFact.objects.filter(lead_id=LEAD_ID).update(lead_source=FORMULA)  # fits its column
     suggestions_create(leads=[record])
     decision = Decision.objects.order_by("id").first()
     label_record(decision_id=decision.pk, verdict="correct", reviewer=users[LABELER], note=XSS)

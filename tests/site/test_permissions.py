@@ -267,7 +267,10 @@ def test_admin_writes_need_the_right_role(role, settings):
     client = _client_for(role, world.users)
 
     allowed_writes = []
+    registered = {model._meta.label_lower for model in admin.site._registry}
     for label, (_, add, delete) in ADMIN_ACCESS.items():
+        if label not in registered:
+            continue  # django_q.ormq without the ORM broker
         instance = admin_instance(label)
         app, model = label.split(".")
         if role not in add:
@@ -286,7 +289,9 @@ def test_admin_writes_need_the_right_role(role, settings):
 def test_every_registered_admin_model_has_a_row_in_the_table():
     registered = {model._meta.label_lower for model in admin.site._registry}
 
-    assert registered == set(ADMIN_ACCESS)
+    assert registered - set(ADMIN_ACCESS) == set()
+    # django-q2 registers its queue admin only with the ORM broker (not with REDIS_URL)
+    assert set(ADMIN_ACCESS) - registered <= {"django_q.ormq"}
 
 
 @pytest.mark.django_db
