@@ -13,23 +13,55 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
 
 
+# Every credential pattern of ``flywheel_site.logging.redact`` needs one of these (lowercased)
+# literals: a string holding none of them (nor the API key) skips its five scans, the common case
+# for the many strings of a decision (tests/flywheel/test_redaction.py keeps the two in step).
+# Substring tests on the lowered text are several times cheaper than one case-blind regex.
+SECRET_HINTS = (
+    "00d",
+    "sk-ant-",
+    "private key",
+    "bearer",
+    "access_token",
+    "session_id",
+    "api_key",
+    "api-key",
+    "apikey",
+    "assertion",
+)
+
+
+def may_hold_secret(text: str) -> bool:
+    lowered = text.lower()
+    return any(hint in lowered for hint in SECRET_HINTS)
+
+
 def secrets_scrub(text: str) -> str:
     """Mask the configured API key and anything shaped like a credential."""
-    key = conf.api_key()
+    return _scrub(text, conf.api_key())
+
+
+def _scrub(text: str, key: str) -> str:
     if key and key in text:
         text = text.replace(key, MASK)
+    if not may_hold_secret(text):
+        return text
     return redact(text)
 
 
 def api_key_strip(value: Any) -> Any:
     """``value`` (any JSON-safe data) with the configured API key and anything shaped like a
     credential (a Salesforce access token, a private key...) masked in every string."""
+    return _strip(value, conf.api_key())
+
+
+def _strip(value: Any, key: str) -> Any:
     if isinstance(value, str):
-        return secrets_scrub(value)
+        return _scrub(value, key)
     if isinstance(value, dict):
-        return {api_key_strip(k): api_key_strip(v) for k, v in value.items()}
+        return {_strip(k, key): _strip(v, key) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [api_key_strip(item) for item in value]
+        return [_strip(item, key) for item in value]
     return value
 
 
