@@ -61,13 +61,16 @@ class Command(BaseCommand):
         emulator_url = self._start_emulator(supervisor, state_dir, options)
         env = self._child_env(state_dir / "emulator", emulator_url)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        if options["history_days"] > 0:
-            self._load_history(supervisor, emulator_url, state_dir, options["history_days"], env)
+        history = options["history_days"] > 0 and not (state_dir / "history-loaded").exists()
+        if history:  # before the listener starts, so history is not routed as new leads
+            self._generate_history(emulator_url, state_dir, options["history_days"], env)
         supervisor.start(Child("listen", [*manage, "listen"], env))
         supervisor.start(Child("cluster", [*manage, "qcluster"], env))
         web = supervisor.start(
             Child("web", [*manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"], env)
         )
+        if history:  # meanwhile the others start up (TTFR writes are upserts, safe side by side)
+            self._backfill(supervisor, state_dir, env)
         self._wait_for_web(web, options["port"])
         self._banner(options["port"], emulator_url, time.monotonic() - self._started)
 
@@ -131,27 +134,26 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def _load_history(
-        self, supervisor: Supervisor, url: str, state_dir: Path, days: int, env: dict[str, str]
-    ) -> None:
-        """Once per state directory: generate the history, then backfill TTFR from it.
+    def _generate_history(self, url: str, state_dir: Path, days: int, env: dict[str, str]) -> None:
+        """Once per state directory (a marker file says it was done): past leads in the org.
 
-        Each step leaves a marker, so a rerun after an interruption does only what is left
-        (the backfill itself resumes from its checkpoint).
+        The backfill that follows leaves a marker too, so a rerun after an interruption does
+        only what is left (the backfill itself resumes from its checkpoint).
         """
-        generated, loaded = state_dir / "history-generated", state_dir / "history-loaded"
-        if loaded.exists():
+        generated = state_dir / "history-generated"
+        if generated.exists():
             return
-        if not generated.exists():
-            self.stdout.write(f"First run: generating {days} days of lead history...")
-            response = requests.post(
-                f"{url}/__emulator__/traffic",
-                json={"history_days": days, "leads_per_day": HISTORY_LEADS_PER_DAY},
-                verify=env["SF_CA_BUNDLE"],
-                timeout=600,
-            )
-            response.raise_for_status()
-            generated.write_text("ok\n")
+        self.stdout.write(f"First run: generating {days} days of lead history...")
+        response = requests.post(
+            f"{url}/__emulator__/traffic",
+            json={"history_days": days, "leads_per_day": HISTORY_LEADS_PER_DAY},
+            verify=env["SF_CA_BUNDLE"],
+            timeout=600,
+        )
+        response.raise_for_status()
+        generated.write_text("ok\n")
+
+    def _backfill(self, supervisor: Supervisor, state_dir: Path, env: dict[str, str]) -> None:
         self.stdout.write("Backfilling time to first response from that history...")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         code = supervisor.run(Child("backfill", [*manage, "backfill_ttfr"], env))
@@ -160,7 +162,7 @@ class Command(BaseCommand):
                 f"The time-to-first-response backfill failed (exit code {code}); see its log "
                 "above. Run `make demo` again to resume it."
             )
-        loaded.write_text("ok\n")
+        (state_dir / "history-loaded").write_text("ok\n")
 
     def _wait_for_web(self, web: Child, port: int) -> None:
         """The URL is printed once it answers, not while the web server is still starting."""
