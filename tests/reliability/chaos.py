@@ -2,7 +2,7 @@
 REST 503s, session expiry, stream drops, duplicate deliveries and a gap; then the org's field
 history and ground truth are checked lead by lead.
 
-Sized by the environment: ``CHAOS_LEADS`` (1,500), ``CHAOS_MINUTES`` (traffic phase, 0.6),
+Sized by the environment: ``CHAOS_LEADS`` (1,000), ``CHAOS_MINUTES`` (traffic phase, 0.5),
 ``CHAOS_KILLS`` (3 of each process), ``CHAOS_SEED`` (14). ``make soak`` runs a longer one.
 """
 
@@ -43,8 +43,8 @@ class ChaosPlan:
     @classmethod
     def from_env(cls) -> ChaosPlan:
         return cls(
-            leads=int(os.environ.get("CHAOS_LEADS", 1500)),
-            seconds=float(os.environ.get("CHAOS_MINUTES", 0.6)) * 60,
+            leads=int(os.environ.get("CHAOS_LEADS", 1000)),
+            seconds=float(os.environ.get("CHAOS_MINUTES", 0.5)) * 60,
             kills=int(os.environ.get("CHAOS_KILLS", 3)),
             seed=int(os.environ.get("CHAOS_SEED", 14)),
         )
@@ -76,6 +76,8 @@ class Counts:
     first_responses: int = 0
     first_responses_correct: int = 0
     auto_sent: int = 0
+    api_calls: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> str:
         return (
@@ -84,7 +86,8 @@ class Counts:
             f"drops, {self.gap_events} gap events, {self.duplicates_delivered} duplicate "
             f"deliveries beyond one per event, {self.routed_once} routed once, "
             f"{self.first_responses_correct}/{self.first_responses} first responses correct, "
-            f"{self.auto_sent} emails auto-sent"
+            f"{self.auto_sent} emails auto-sent, {self.api_calls} API calls; seconds "
+            + ", ".join(f"{name} {value:.0f}" for name, value in self.seconds.items())
         )
 
 
@@ -108,6 +111,15 @@ class Supervisor:
         process.kill()
         self.retired.append(process)
 
+    def check(self) -> None:
+        """Fail fast when a process died on its own (not killed by the chaos)."""
+        for process in self.processes.values():
+            if process.process.poll() is not None:
+                raise AssertionError(
+                    f"{process.name} exited with {process.process.returncode}:\n"
+                    + process.output()[-3000:]
+                )
+
     def stop_all(self) -> None:
         for process in self.processes.values():
             process.kill()  # the test waited for every effect; a graceful stop only costs time
@@ -129,6 +141,15 @@ class Chaos(threading.Thread):
         self.stop = threading.Event()
         self.failure: BaseException | None = None
 
+    def check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join(30)
+        self.check()
+
     def run(self) -> None:
         try:
             self._run()
@@ -142,6 +163,7 @@ class Chaos(threading.Thread):
         next_expiry = self.plan.session_expiry_every
         next_drop = self.rnd.uniform(3, 10)
         while not self.stop.wait(0.2):
+            self.supervisor.check()
             elapsed = time.monotonic() - started
             if kills and elapsed >= kills[0][0]:
                 _, name = kills.pop(0)
@@ -176,36 +198,57 @@ def traffic_status(org) -> dict:
     return org.emulator.control("GET", "/__emulator__/traffic").json()
 
 
-def status_503s(org) -> int:
-    return int(org.emulator.control("GET", "/__emulator__/stats").json()["by_status"].get("503", 0))
+def api_figures(org) -> tuple[int, int]:
+    """(API calls of the integration user, 503 answers) so far."""
+    stats = org.emulator.control("GET", "/__emulator__/stats").json()
+    return int(stats["by_user"].get(INTEGRATION_USER, 0)), int(stats["by_status"].get("503", 0))
 
 
 def run_traffic(org, plan: ChaosPlan, chaos: Chaos) -> None:
-    """Start the traffic, let it create ``plan.leads`` leads, then stop new leads (reps go on)."""
+    """Start the traffic and the chaos, let it create ``plan.leads`` leads, then stop new leads
+    (the reps go on answering, the faults go on until the test stops them)."""
     traffic(org, leads_per_min=plan.leads_per_min, seed=plan.seed, **TRAFFIC)
     chaos.start()
     deadline = time.monotonic() + plan.seconds * 3 + 30
     while traffic_status(org)["leads_created"] < plan.leads:
         assert time.monotonic() < deadline, "the traffic generator fell behind"
-        assert chaos.is_alive() or chaos.failure is None, chaos.failure
+        chaos.check()
         time.sleep(0.2)
-    traffic(org, leads_per_min=0)  # no new leads; the reps keep answering
-    chaos.stop.set()
-    chaos.join(30)
-    if chaos.failure is not None:
-        raise chaos.failure
+    traffic(org, leads_per_min=0)
 
 
 def wait_until_settled(
-    org, *, routed: Callable[[], int], leads: int, drained: Callable[[], bool], timeout: float
+    org,
+    *,
+    routed: Callable[[], int],
+    leads: int,
+    drained: Callable[[], bool],
+    timeout: float,
+    seconds: dict[str, float],
+    check: Callable[[], None],
 ) -> None:
-    """Every lead routed, the reps done (or stopped), every change stored and processed."""
-    wait_for(lambda: routed() >= leads, timeout=timeout, interval=0.5, message="every lead routed")
+    """Every lead routed, the reps done (or stopped), every change stored and processed.
+    ``check`` raises when the run went wrong meanwhile (a process died on its own)."""
+    began = time.monotonic()
+    wait_for(
+        lambda: check() or routed() >= leads,
+        timeout=timeout,
+        interval=0.5,
+        message="every lead routed",
+    )
+    seconds["routing"] = time.monotonic() - began
     deadline = time.monotonic() + 30
     while traffic_status(org)["pending_actions"] and time.monotonic() < deadline:
         time.sleep(0.5)
     traffic(org, stop=True)  # anything the reps still planned is cancelled (and never happened)
-    wait_for(drained, timeout=timeout, interval=0.5, message="every change processed")
+    seconds["reps"] = time.monotonic() - began - seconds["routing"]
+    wait_for(
+        lambda: check() or drained(),
+        timeout=timeout,
+        interval=0.5,
+        message="every change processed",
+    )
+    seconds["drain"] = time.monotonic() - began - seconds["routing"] - seconds["reps"]
 
 
 def started(supervisor: Supervisor, *, timeout: float = 60) -> None:
