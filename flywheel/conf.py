@@ -70,3 +70,8 @@ def llm_cost(*, model: str, input_tokens: int, output_tokens: int) -> Decimal | 
 def review_high_confidence() -> float:
     """Bulk accept in the review queue only touches decisions at or above this confidence."""
     return float(getattr(settings, "FLYWHEEL_HIGH_CONFIDENCE", 0.9))
+
+
+def local_min_confidence() -> float:
+    """Local-model answers below this go to the LLM when a key is set (0: the model answers all)."""
+    return float(getattr(settings, "FLYWHEEL_LOCAL_MIN_CONFIDENCE", 0.0))

@@ -150,11 +150,12 @@ def _decision_build(
     if use_llm:
         lineup = lineup_for(workload)
         model = lineup.decider_for_subject(workload=workload, subject_id=decision.subject_id)
-        answered = (
-            _try_model(decision, model=model, context=context, messages=messages)
-            if model is not None
-            else _try_llm(decision, messages=messages)
-        )
+        if model is None:
+            answered = _try_llm(decision, messages=messages)
+        else:
+            answered = _try_model(decision, model=model, context=context, messages=messages)
+            if answered and decision.confidence < conf.local_min_confidence() and conf.api_key():
+                _escalate(decision, messages=messages)
         if lineup.shadow is not None:
             shadow = _shadow_build(decision, model=lineup.shadow, messages=messages)
     if not answered:
@@ -248,6 +249,23 @@ def _try_llm(decision: Decision, *, messages: list[dict]) -> bool:
     decision.explanation = secrets_scrub(_explanation(answer.output))
     decision.confidence = _llm_confidence(answer.output)
     return True
+
+
+_ANSWER_FIELDS = ("decider", "model_name", "output", "explanation", "confidence", "status")
+
+
+def _escalate(decision: Decision, *, messages: list[dict]) -> None:
+    """Confidence routing: a local answer below FLYWHEEL_LOCAL_MIN_CONFIDENCE goes to the LLM;
+    when the LLM fails, the local answer stands (the reason says both)."""
+    local = {name: getattr(decision, name) for name in _ANSWER_FIELDS}
+    note = f"local model confidence {decision.confidence:.2f} < {conf.local_min_confidence()}"
+    if _try_llm(decision, messages=messages):
+        decision.reason = f"{note}: the LLM answered"
+        return
+    failure = decision.reason
+    for name, value in local.items():
+        setattr(decision, name, value)
+    decision.reason = secrets_scrub(f"{note}; the LLM failed ({failure}): local answer kept")[:500]
 
 
 def _fallback(decision: Decision, *, reason: str) -> None:

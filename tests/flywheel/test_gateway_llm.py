@@ -216,3 +216,47 @@ def test_a_rules_explanation_quoting_the_api_key_is_masked(fake, decide_case):
     # then the stored explanation has the key masked
     stored = Decision.objects.get()
     assert API_KEY not in stored.explanation and stored.explanation.startswith("lead wrote ")
+
+
+LOCAL = {"segment": "ENT", "owner_id": None, "confidence": 0.55, "reason": "local guess"}
+
+
+@pytest.fixture
+def unsure_local_model(settings):
+    def model(context, messages):
+        return ModelAnswer(output=LOCAL, confidence=0.55, explanation="tfidf", model_name="lr-v3")
+
+    settings.FLYWHEEL_LOCAL_MIN_CONFIDENCE = 0.8
+    decider_register(workload="routing", decider=model)
+    yield
+    decider_unregister(workload="routing")
+
+
+def test_an_unsure_local_model_hands_the_case_to_the_llm(fake, decide_case, unsure_local_model):
+    fake.tool_answer(GOOD)
+
+    result = decide_case(use_llm=True)
+
+    assert (result.decided_by, result.output) == ("llm", GOOD)
+    assert "local model confidence 0.55 < 0.8" in result.reason and len(fake.requests) == 1
+
+
+def test_when_the_llm_fails_the_unsure_local_answer_stands(fake, decide_case, unsure_local_model):
+    fake.reply(500, {"type": "error", "error": {"type": "api_error", "message": "boom"}})
+
+    result = decide_case(use_llm=True)
+
+    assert (result.decided_by, result.output, result.status) == ("model", LOCAL, "ok")
+    assert "local answer kept" in result.reason
+
+
+def test_a_confident_local_model_or_no_key_never_calls_the_llm(
+    fake, decide_case, unsure_local_model, settings
+):
+    settings.FLYWHEEL_LOCAL_MIN_CONFIDENCE = 0.5
+    confident = decide_case(use_llm=True)
+    settings.FLYWHEEL_LOCAL_MIN_CONFIDENCE, settings.ANTHROPIC_API_KEY = 0.8, ""
+    keyless = decide_case(use_llm=True)
+
+    assert confident.decided_by == keyless.decided_by == "model"
+    assert fake.requests == []
