@@ -13,15 +13,15 @@ from analytics.metrics.ttfr import daily_trend, facts_frame, summary
 
 
 def overview_dashboard(filters: Filters) -> Dashboard:
-    frame = facts_frame(filters)
-    ttfr = summary(frame)
+    facts = facts_frame(filters)
+    ttfr = summary(facts)
     routing = routing_summary(filters)
     ops = operations_status()
-    days, medians, breaches = daily_trend(frame)
+    days, medians, breaches = daily_trend(facts)
     api = "-" if ops["api_max"] in (None, 0) else f"{ops['api_used']:,} / {ops['api_max']:,}"
     board = Dashboard(
         title="Overview",
-        is_empty=frame.empty and not routing["assignments"],
+        is_empty=ttfr["leads"] == 0 and not routing["assignments"],
         kpis=[
             ("Leads", ttfr["leads"]),
             ("Leads routed", routing["routed"]),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, F, FloatField, Func, OuterRef, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, FloatField, Func, OuterRef, Subquery, Value
+from django.db.models.functions import Greatest, TruncDate
 
 from analytics.dashboard import Dashboard, Table, bar, line, pie
 from analytics.filters import Filters
-from analytics.metrics.common import pct, percentile, ratio
+from analytics.metrics.aggregates import Percentiles, split
+from analytics.metrics.common import pct, ratio, rounded
 from routing.choices import AssignmentStatus
 from routing.models import Assignment, RoutingPolicy
 from salesforce.models import ChangeEvent
@@ -43,27 +44,36 @@ class _Seconds(Func):
         )
 
 
-def latency_seconds(queryset) -> list[float]:
-    """Seconds from the Salesforce commit of the lead to the owner write, per routed lead.
+def latencies(queryset):
+    """The written leads of ``queryset`` annotated with ``seconds``: from the Salesforce commit
+    of the lead to the owner write (0 for an owner written before the commit time; None when
+    the event is gone).
 
-    One query whatever the range: the commit time comes from a correlated subquery on the
-    event's primary key (not a second query listing every event id of the range) and the
-    difference is computed in SQL."""
-    commit = ChangeEvent.objects.filter(pk=OuterRef("event_id")).values("commit_timestamp")[:1]
-    return [
-        max(0.0, seconds)
-        for seconds in queryset.filter(written_at__isnull=False, event_id__isnull=False)
-        .annotate(commit_at=Subquery(commit))
-        .filter(commit_at__isnull=False)
-        .annotate(seconds=_Seconds(F("written_at") - F("commit_at")))
-        .values_list("seconds", flat=True)
-    ]
+    One correlated subquery on the event's primary key computes the difference in SQL, so
+    each lead costs one index lookup and no datetime crosses into Python."""
+    seconds = (
+        ChangeEvent.objects.filter(pk=OuterRef("event_id"))
+        .annotate(
+            seconds=Greatest(_Seconds(OuterRef("written_at") - F("commit_timestamp")), Value(0.0))
+        )
+        .values("seconds")[:1]
+    )
+    return queryset.filter(written_at__isnull=False, event_id__isnull=False).annotate(
+        seconds=Subquery(seconds, output_field=FloatField())
+    )
+
+
+def latency_seconds(queryset) -> list[float]:
+    """Seconds from commit to owner write, one value per routed lead with a known commit."""
+    values = latencies(queryset).values_list("seconds", flat=True)
+    return [value for value in values if value is not None]
 
 
 def grouped(queryset, field: str) -> list[list[object]]:
+    """Assignments per value of ``field``, most first, ties in value order."""
     return [
         [row[field] or "(none)", row["n"]]
-        for row in queryset.values(field).annotate(n=Count("id")).order_by("-n")
+        for row in queryset.values(field).annotate(n=Count("id")).order_by("-n", field)
     ]
 
 
@@ -72,13 +82,14 @@ def routing_summary(filters: Filters) -> dict:
     queryset = assignments(filters)
     by_status = dict(queryset.values_list("status").annotate(n=Count("id")))
     routed = sum(by_status.get(status, 0) for status in ROUTED)
-    latencies = latency_seconds(queryset)
+    latency = latencies(queryset).aggregate(p=Percentiles("seconds", (0.5, 0.95)))
+    p50, p95 = split(latency["p"], 2)
     return {
         "assignments": sum(by_status.values()),
         "routed": routed,
         "by_status": by_status,
-        "latency_p50_seconds": percentile(latencies, 50),
-        "latency_p95_seconds": percentile(latencies, 95),
+        "latency_p50_seconds": rounded(p50, 3),
+        "latency_p95_seconds": rounded(p95, 3),
         "override_rate": ratio(by_status.get(AssignmentStatus.OVERRIDDEN, 0), routed),
         "failed": by_status.get(AssignmentStatus.FAILED, 0),
     }

@@ -1,136 +1,165 @@
-"""Time-to-first-response metrics from the local lead fact table."""
+"""Time-to-first-response metrics from the local lead fact table.
+
+Every figure is aggregated by the database (counts, breach rates, percentiles with
+``percentile_cont``, histogram buckets), so a page over a million leads reads a few hundred
+grouped rows, never the leads themselves.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+
 import numpy as np
-import pandas as pd
-from django.db import connection
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
 
 from analytics.dashboard import Dashboard, Table, bar, histogram, line
 from analytics.filters import Filters
+from analytics.metrics.aggregates import Percentiles, split
 from analytics.metrics.common import pct, ratio, rounded
 from ttfr.models import LeadFact
 
-COLUMNS = (
-    "created_at",
-    "owner_id",
-    "team",
-    "segment",
-    "region",
-    "lead_source",
-    "ttfr_minutes",
-    "business_minutes",
-    "sla_breached",
-    "sla_breached_raw",
-    "assignment_delay_minutes",
-    "human_delay_minutes",
-    "is_converted",
-)
 DECAY_BUCKETS = (0, 5, 15, 30, 60, 240, 1440, float("inf"))
 DECAY_LABELS = ("<5 min", "5-15 min", "15-30 min", "30-60 min", "1-4 h", "4-24 h", ">24 h")
+HISTOGRAM_BINS = 30
 MIN_LEADS_FOR_RANKING = 5
+BREACHED = Q(sla_breached=True)
 
 
-def facts_frame(filters: Filters) -> pd.DataFrame:
-    """One row per lead in range (deleted leads excluded), only the columns the metrics use."""
-    queryset = filters.apply_facts(LeadFact.objects.filter(is_deleted=False)).values_list(*COLUMNS)
-    frame = pd.DataFrame.from_records(_rows(queryset), columns=list(COLUMNS))
-    for column in (
-        "ttfr_minutes",
-        "business_minutes",
-        "assignment_delay_minutes",
-        "human_delay_minutes",
-    ):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+def facts_frame(filters: Filters) -> QuerySet:
+    """The leads in range (deleted leads excluded) that every metric below aggregates over: a
+    lazy queryset, each metric is one query over it."""
+    return filters.apply_facts(LeadFact.objects.filter(is_deleted=False))
 
 
-def _rows(queryset) -> list[tuple]:
-    """The rows of ``queryset``. On PostgreSQL straight from the cursor: the driver already gives
-    the values Django would (aware UTC datetimes, floats, booleans) and a million leads skip
-    Django's per-row work; SQLite needs Django's converters (its datetimes are text)."""
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def summary(frame: pd.DataFrame) -> dict:
+def summary(facts: QuerySet) -> dict:
     """Headline figures: counts, median / P95 / max minutes, breach rates (raw and business)."""
-    responded = frame[frame["ttfr_minutes"].notna()]
-    minutes = responded["ttfr_minutes"]
+    row = facts.aggregate(
+        leads=Count("pk"),
+        responded=Count("ttfr_minutes"),
+        minutes=Percentiles("ttfr_minutes", (0.5, 0.95)),
+        max=Max("ttfr_minutes"),
+        business=Percentiles("business_minutes", (0.5,), filter=Q(ttfr_minutes__isnull=False)),
+        breached=Count("pk", filter=BREACHED),
+        breached_raw=Count("pk", filter=Q(sla_breached_raw=True)),
+        system=Percentiles("assignment_delay_minutes", (0.5,)),
+        human=Percentiles("human_delay_minutes", (0.5,)),
+    )
+    median, p95 = split(row["minutes"], 2)
     return {
-        "leads": len(frame),
-        "responded": len(responded),
-        "response_rate": ratio(len(responded), len(frame)),
-        "median_minutes": rounded(minutes.median()),
-        "p95_minutes": rounded(minutes.quantile(0.95)) if len(minutes) else None,
-        "max_minutes": rounded(minutes.max()),
-        "median_business_minutes": rounded(responded["business_minutes"].median()),
-        "sla_breach_rate": ratio(int(frame["sla_breached"].sum()), len(frame)),
-        "sla_breach_rate_raw": ratio(int(frame["sla_breached_raw"].sum()), len(frame)),
-        "median_system_delay_minutes": rounded(frame["assignment_delay_minutes"].median()),
-        "median_human_delay_minutes": rounded(frame["human_delay_minutes"].median()),
+        "leads": row["leads"],
+        "responded": row["responded"],
+        "response_rate": ratio(row["responded"], row["leads"]),
+        "median_minutes": rounded(median),
+        "p95_minutes": rounded(p95),
+        "max_minutes": rounded(row["max"]),
+        "median_business_minutes": rounded(split(row["business"], 1)[0]),
+        "sla_breach_rate": ratio(row["breached"], row["leads"]),
+        "sla_breach_rate_raw": ratio(row["breached_raw"], row["leads"]),
+        "median_system_delay_minutes": rounded(split(row["system"], 1)[0]),
+        "median_human_delay_minutes": rounded(split(row["human"], 1)[0]),
     }
 
 
-def by_dimension(frame: pd.DataFrame, dimension: str) -> list[list[object]]:
-    """Per value of ``dimension``: leads, responded, median, P95, breach rate."""
-    rows: list[list[object]] = []
-    for value, group in frame.groupby(frame[dimension].fillna("").replace("", "(none)")):
-        minutes = group["ttfr_minutes"].dropna()
-        rows.append(
-            [
-                value,
-                len(group),
-                len(minutes),
-                rounded(minutes.median()),
-                rounded(minutes.quantile(0.95)) if len(minutes) else None,
-                ratio(int(group["sla_breached"].sum()), len(group)),
-            ]
-        )
-    return sorted(rows, key=lambda row: -row[1])
-
-
-def daily_trend(frame: pd.DataFrame) -> tuple[list[str], list, list]:
-    if frame.empty:
-        return [], [], []
-    days = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m-%d")
-    grouped = frame.assign(day=days).groupby("day")
-    median = grouped["ttfr_minutes"].median()
-    breach = grouped["sla_breached"].mean()
-    labels = list(median.index)
-    return labels, [rounded(v) for v in median], [rounded(100 * v) for v in breach]
-
-
-def decay_curve(frame: pd.DataFrame) -> list[list[object]]:
-    """Conversion rate by response-time bucket: the org's own 'respond in 5 minutes' chart."""
-    responded = frame[frame["ttfr_minutes"].notna()]
-    buckets = pd.cut(
-        responded["ttfr_minutes"], bins=DECAY_BUCKETS, labels=DECAY_LABELS, right=False
+def by_dimension(facts: QuerySet, dimension: str) -> list[list[object]]:
+    """Per value of ``dimension`` ("(none)" for blank): leads, responded, median, P95, breach
+    rate; most leads first, ties in value order."""
+    value = Case(
+        When(**{dimension: ""}, then=Value("(none)")),
+        default=F(dimension),
+        output_field=CharField(),
     )
-    rows = []
-    for label in DECAY_LABELS:
-        group = responded[buckets == label]
-        rows.append([label, len(group), ratio(int(group["is_converted"].sum()), len(group))])
-    return rows
+    rows = (
+        facts.annotate(value=value)
+        .values("value")
+        .annotate(
+            leads=Count("pk"),
+            responded=Count("ttfr_minutes"),
+            minutes=Percentiles("ttfr_minutes", (0.5, 0.95)),
+            breached=Count("pk", filter=BREACHED),
+        )
+        .order_by()
+    )
+    table = [
+        [
+            row["value"],
+            row["leads"],
+            row["responded"],
+            *(rounded(value) for value in split(row["minutes"], 2)),
+            ratio(row["breached"], row["leads"]),
+        ]
+        for row in rows
+    ]
+    return sorted(sorted(table, key=lambda row: row[0]), key=lambda row: -row[1])
 
 
-def responders(frame: pd.DataFrame) -> list[list[object]]:
-    """Owners ranked by median minutes (at least five responded leads)."""
-    ranked = [row for row in by_dimension(frame, "owner_id") if row[2] >= MIN_LEADS_FOR_RANKING]
+def daily_trend(facts: QuerySet) -> tuple[list[str], list, list]:
+    """Per UTC day, oldest first: median minutes and SLA breach rate (%)."""
+    rows = (
+        facts.annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values("day")
+        .annotate(
+            median=Percentiles("ttfr_minutes", (0.5,)),
+            leads=Count("pk"),
+            breached=Count("pk", filter=BREACHED),
+        )
+        .order_by("day")
+    )
+    days, medians, breaches = [], [], []
+    for row in rows:
+        days.append(row["day"].isoformat())
+        medians.append(rounded(split(row["median"], 1)[0]))
+        breaches.append(rounded(100 * (row["breached"] / row["leads"])))
+    return days, medians, breaches
+
+
+def decay_curve(facts: QuerySet) -> list[list[object]]:
+    """Conversion rate by response-time bucket: the org's own 'respond in 5 minutes' chart."""
+    counts = {}
+    for index, (low, high) in enumerate(itertools.pairwise(DECAY_BUCKETS)):
+        bucket = Q(ttfr_minutes__gte=low)
+        if high != float("inf"):
+            bucket &= Q(ttfr_minutes__lt=high)
+        counts[f"leads_{index}"] = Count("pk", filter=bucket)
+        counts[f"converted_{index}"] = Count("pk", filter=bucket & Q(is_converted=True))
+    row = facts.aggregate(**counts)
+    return [
+        [label, row[f"leads_{index}"], ratio(row[f"converted_{index}"], row[f"leads_{index}"])]
+        for index, label in enumerate(DECAY_LABELS)
+    ]
+
+
+def responders(by_owner: list[list[object]]) -> list[list[object]]:
+    """Owners (rows of ``by_dimension(facts, "owner_id")``) ranked by median minutes, fastest
+    first, among those with at least five responded leads."""
+    ranked = [row for row in by_owner if row[2] >= MIN_LEADS_FOR_RANKING]
     return sorted(ranked, key=lambda row: row[3])
 
 
-def histogram_counts(frame: pd.DataFrame) -> tuple[list[int], list[float]]:
-    minutes = frame["ttfr_minutes"].dropna()
-    if minutes.empty:
+def histogram_counts(facts: QuerySet) -> tuple[list[int], list[float]]:
+    """Leads per bin of minutes: 30 equal bins from 0 to the 99th percentile (at least 1), the
+    last bin holding everything above (``numpy.histogram`` of the clipped values)."""
+    (cap,) = split(facts.aggregate(cap=Percentiles("ttfr_minutes", (0.99,)))["cap"], 1)
+    if cap is None:
         return [], []
-    cap = max(float(minutes.quantile(0.99)), 1.0)
-    counts, edges = np.histogram(minutes.clip(upper=cap), bins=30, range=(0.0, cap))
-    return [int(c) for c in counts], [round(float(e), 2) for e in edges]
+    edges = np.linspace(0.0, max(float(cap), 1.0), HISTOGRAM_BINS + 1)
+    bucket = Case(
+        *(
+            When(ttfr_minutes__gte=float(edges[index]), then=Value(index))
+            for index in reversed(range(HISTOGRAM_BINS))
+        ),
+        output_field=IntegerField(),
+    )
+    per_bin = dict(
+        facts.filter(ttfr_minutes__gte=0)
+        .annotate(bin=bucket)
+        .values_list("bin")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = [per_bin.get(index, 0) for index in range(HISTOGRAM_BINS)]
+    return counts, [round(float(edge), 2) for edge in edges]
 
 
 def definition(sla_minutes: int) -> list[str]:
@@ -152,16 +181,17 @@ def definition(sla_minutes: int) -> list[str]:
 
 
 def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
-    frame = facts_frame(filters)
-    figures = summary(frame)
-    counts, edges = histogram_counts(frame)
-    days, medians, breaches = daily_trend(frame)
-    decay = decay_curve(frame)
-    ranked = responders(frame)
+    facts = facts_frame(filters)
+    figures = summary(facts)
+    counts, edges = histogram_counts(facts)
+    days, medians, breaches = daily_trend(facts)
+    decay = decay_curve(facts)
+    by_owner = by_dimension(facts, "owner_id")
+    ranked = responders(by_owner)
     header = ["value", "leads", "responded", "median min", "P95 min", "SLA breach rate"]
     dashboard = Dashboard(
         title="Time to first response",
-        is_empty=frame.empty,
+        is_empty=figures["leads"] == 0,
         kpis=[
             ("Leads", figures["leads"]),
             ("Responded", figures["responded"]),
@@ -207,17 +237,17 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
             ),
         ],
         tables=[
-            Table("by_owner", "By owner", ["owner", *header[1:]], by_dimension(frame, "owner_id")),
-            Table("by_team", "By team", ["team", *header[1:]], by_dimension(frame, "team")),
+            Table("by_owner", "By owner", ["owner", *header[1:]], by_owner),
+            Table("by_team", "By team", ["team", *header[1:]], by_dimension(facts, "team")),
             Table(
-                "by_segment", "By segment", ["segment", *header[1:]], by_dimension(frame, "segment")
+                "by_segment", "By segment", ["segment", *header[1:]], by_dimension(facts, "segment")
             ),
-            Table("by_region", "By region", ["region", *header[1:]], by_dimension(frame, "region")),
+            Table("by_region", "By region", ["region", *header[1:]], by_dimension(facts, "region")),
             Table(
                 "by_source",
                 "By lead source",
                 ["lead source", *header[1:]],
-                by_dimension(frame, "lead_source"),
+                by_dimension(facts, "lead_source"),
             ),
             Table(
                 "decay",
