@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import requests
@@ -62,7 +63,8 @@ def signed_in(base: str, username: str, password: str) -> requests.Session:
         },
         timeout=30,
     )
-    assert done.status_code == 200 and done.url.endswith("/admin/"), (username, done.url)
+    signed = done.status_code == 200 and urlsplit(done.url).path == "/admin/"
+    assert signed, f"{username} could not sign in: {done.status_code} {done.url}"
     return session
 
 
