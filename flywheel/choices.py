@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.db import models
 
+# Mode changes of local models are recorded as decisions of this workload (an audit trail, not
+# something to review or train on).
+AUDIT_WORKLOAD = "learning.modes"
+
 
 class Decider(models.TextChoices):
     RULES = "rules", "Rules"
     LLM = "llm", "LLM"
     MODEL = "model", "Local model"
     FALLBACK = "fallback", "Rules (fallback)"
+    HUMAN = "human", "Human (audited action)"
 
 
 class DecisionStatus(models.TextChoices):

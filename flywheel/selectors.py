@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, QuerySet
 
 from flywheel.agreement import Kappa, cohen_kappa
-from flywheel.choices import LabelSource, Verdict
+from flywheel.choices import AUDIT_WORKLOAD, LabelSource, Verdict
 from flywheel.models import Decision, Label
 
 CONFIDENCE_BANDS: dict[str, tuple[float, float]] = {
@@ -58,8 +58,10 @@ def decision_next_for_review(
 ) -> Decision | None:
     """The next decision ``reviewer`` has not labeled: unlabeled ones first, newest first,
     skipping ``after`` (the one just reviewed)."""
-    queryset = review_queue_filter(review_queue(reviewer=reviewer), workload=workload).filter(
-        mine=False
+    queryset = (
+        review_queue_filter(review_queue(reviewer=reviewer), workload=workload)
+        .filter(mine=False)
+        .exclude(workload=AUDIT_WORKLOAD)  # an audit trail, not something to review
     )
     if after is not None:
         queryset = queryset.exclude(pk=after.pk)

@@ -156,6 +156,8 @@ LLM_PRICES = env.json("LLM_PRICES", default={})
 # Flywheel: review queue and local replacement models.
 FLYWHEEL_HIGH_CONFIDENCE = env.float("FLYWHEEL_HIGH_CONFIDENCE", default=0.9)
 FLYWHEEL_MIN_LABELS = env.int("FLYWHEEL_MIN_LABELS", default=50)
+# The hourly retrain trains a workload once this many labels arrived since its latest version.
+FLYWHEEL_RETRAIN_NEW_LABELS = env.int("FLYWHEEL_RETRAIN_NEW_LABELS", default=100)
 # Confidence routing: a local model's answers below this go to the LLM (when a key is set).
 FLYWHEEL_LOCAL_MIN_CONFIDENCE = env.float("FLYWHEEL_LOCAL_MIN_CONFIDENCE", default=0.0)
 FLYWHEEL_MODEL_DIR = env.str("FLYWHEEL_MODEL_DIR", default="")  # empty: var/models

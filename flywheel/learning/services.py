@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from flywheel.choices import AUDIT_WORKLOAD, Decider
 from flywheel.learning.choices import CHALLENGER_MODES, ModelMode
 from flywheel.learning.serving import serving_cache_clear
-from flywheel.models import ModelVersion
+from flywheel.models import Decision, ModelVersion
 
 
 @transaction.atomic
@@ -64,8 +65,34 @@ def _mode_change(version: ModelVersion, mode: str, *, actor: AbstractBaseUser | 
     if why:
         entry["why"] = why
     version.history = [*version.history, entry]
+    _mode_change_audit(version, entry, actor=actor)
     version.mode = mode
     version.save(update_fields=["mode", "ab_share", "history"])
+
+
+def _mode_change_audit(version: ModelVersion, entry: dict, *, actor: AbstractBaseUser | None):
+    """Each mode change is also a decision of its own (who or what put which model where)."""
+    by_human = actor is not None and actor.is_authenticated
+    Decision.objects.create(
+        workload=AUDIT_WORKLOAD,
+        subject_id=f"{version.workload} v{version.version}"[:64],
+        decider=Decider.HUMAN if by_human else Decider.RULES,
+        model_name=f"local:{version.workload}:v{version.version}"[:100],
+        prompt_version="mode-change-v1",
+        context={
+            "workload": version.workload,
+            "version": version.version,
+            "metrics": {
+                key: version.metrics.get(key)
+                for key in ("accuracy", "held_out")
+                if key in version.metrics
+            },
+        },
+        conversation={"messages": []},
+        output={"from": entry["from"], "to": entry["to"], "ab_share": entry.get("ab_share")},
+        confidence=1.0,
+        explanation=entry.get("why") or (f"by {entry['by']}" if entry["by"] else "automatic"),
+    )
 
 
 def _cache_clear() -> None:
