@@ -7,7 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import joblib
 from django.conf import settings
 
 
@@ -41,6 +40,8 @@ def artifact_write(*, payload: dict, relative: str) -> str:
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
     os.close(handle)
     try:
+        import joblib  # with its numpy: only when a model is saved or loaded
+
         joblib.dump(payload, temporary, compress=3)
         os.replace(temporary, target)
     finally:
@@ -62,6 +63,8 @@ def artifact_load(*, relative: str, sha256: str) -> dict:
             f"checksum mismatch for {relative}: expected {sha256[:12]}…, found {actual[:12]}…"
         )
     try:
+        import joblib
+
         payload = joblib.load(path)
     except Exception as error:  # a corrupt but checksum-matching file is still a failure
         raise ArtifactError(f"artifact {relative} does not load: {error}") from error

@@ -13,3 +13,7 @@ class ModelMode(models.TextChoices):
 
 
 CHALLENGER_MODES = (ModelMode.SHADOW, ModelMode.AB)
+
+# Workloads a local model can serve (flywheel.learning.specs has one spec per name; kept here so
+# that serving can answer "no model" without importing scikit-learn).
+LEARNING_WORKLOADS = ("templates", "routing")

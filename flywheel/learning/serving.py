@@ -15,8 +15,7 @@ from django.conf import settings
 
 from flywheel.deciders import AB, SHADOW, Lineup, ModelAnswer, lineup_provider_register
 from flywheel.learning.artifacts import artifact_load
-from flywheel.learning.choices import ModelMode
-from flywheel.learning.specs import SPECS, predict, spec_get
+from flywheel.learning.choices import LEARNING_WORKLOADS, ModelMode
 from flywheel.models import ModelVersion
 
 _LOCK = threading.Lock()
@@ -38,6 +37,8 @@ class LocalDecider:
         self.sha256 = version.sha256
 
     def __call__(self, context: dict, messages: list[dict]) -> ModelAnswer:
+        from flywheel.learning.specs import predict, spec_get  # scikit-learn: only when serving
+
         spec = spec_get(self.workload)
         payload = self._payload()
         prediction = predict(
@@ -63,7 +64,7 @@ class LocalDecider:
 
 def lineup_provide(workload: str) -> Lineup:
     """The lineup for ``workload`` from the model versions' modes (cached for a few seconds)."""
-    if workload not in SPECS:
+    if workload not in LEARNING_WORKLOADS:
         return Lineup()
     now = time.monotonic()
     cached = _LINEUPS.get(workload)

@@ -105,12 +105,12 @@ def test_decisions_are_append_only(decide_case):
     assert Decision.objects.get().explanation == "12 employees → SMB"
 
 
-def test_workers_without_an_api_key_never_import_the_llm_sdk():
-    """The SDK takes seconds to import; a rules-only worker must not pay for it."""
+def test_workers_import_neither_the_llm_sdk_nor_scikit_learn_until_needed():
+    """Both take seconds to import; a worker with no key and no local model pays for neither."""
     code = (
         "import sys, django; django.setup(); "
         "import routing.tasks, templates_app.tasks, ttfr.tasks, flywheel.gateway; "
-        "print('anthropic' in sys.modules)"
+        "print('anthropic' in sys.modules, 'sklearn' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -120,4 +120,11 @@ def test_workers_without_an_api_key_never_import_the_llm_sdk():
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "flywheel_site.settings_test"},
     )
 
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "False False", result.stderr
+
+
+def test_the_light_workload_list_matches_the_learning_specs():
+    from flywheel.learning.choices import LEARNING_WORKLOADS
+    from flywheel.learning.specs import SPECS
+
+    assert tuple(SPECS) == LEARNING_WORKLOADS
