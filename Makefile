@@ -36,8 +36,9 @@ check: $(STAMP)
 	@DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 soak: $(STAMP)
-	@HYPOTHESIS_PROFILE=soak $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} -p no:cacheprovider \
-		--timeout 3600 tests/reliability $(PYTEST_ARGS)
+	@HYPOTHESIS_PROFILE=soak CHAOS_LEADS=$${CHAOS_LEADS:-10000} CHAOS_MINUTES=$${CHAOS_MINUTES:-5} \
+		CHAOS_KILLS=$${CHAOS_KILLS:-10} $(PY) -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadfile \
+		-p no:cacheprovider --timeout 3600 tests/reliability $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf var/demo

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import signal
 import threading
 import time
 from collections import Counter
@@ -92,10 +93,17 @@ class Counts:
 
 
 class Supervisor:
-    """Keeps one listener and one cluster running; kills and restarts them on demand."""
+    """Keeps one listener and one cluster running; kills and restarts them on demand.
+
+    The Redis broker hands tasks out without acknowledgement: a SIGKILLed cluster loses the
+    tasks it held (django-q2 limitation, see docs/OPERATIONS.md). On Redis the cluster is
+    therefore stopped with SIGTERM to its main process (a restart that finishes the tasks in
+    hand; SIGTERM to every worker at once loses them too); the listener
+    is SIGKILLed on every broker."""
 
     def __init__(self, emulator, *, cluster: str, **extra: str) -> None:
         self.env = app_env(emulator, cluster=cluster, **extra)
+        self.acknowledging_broker = not self.env.get("REDIS_URL")
         self.generation = Counter()
         self.processes: dict[str, AppProcess] = {}
         self.retired: list[AppProcess] = []
@@ -106,10 +114,18 @@ class Supervisor:
         self.processes[name] = process
         return process
 
-    def kill(self, name: str) -> None:
+    def kill(self, name: str) -> str:
+        """Stop ``name`` abruptly; returns how (for the counts)."""
         process = self.processes[name]
-        process.kill()
         self.retired.append(process)
+        if name == "qcluster" and not self.acknowledging_broker:
+            # SIGTERM to the cluster's main process only (as systemd's KillMode=mixed and
+            # `make demo` do): it stops its workers once they finish the tasks in hand.
+            process.process.send_signal(signal.SIGTERM)
+            process.process.wait(120)
+            return f"{name} (SIGTERM)"
+        process.kill()
+        return name
 
     def check(self) -> None:
         """Fail fast when a process died on its own (not killed by the chaos)."""
@@ -167,8 +183,7 @@ class Chaos(threading.Thread):
             elapsed = time.monotonic() - started
             if kills and elapsed >= kills[0][0]:
                 _, name = kills.pop(0)
-                self.supervisor.kill(name)
-                self.counts.kills[name] += 1
+                self.counts.kills[self.supervisor.kill(name)] += 1
                 time.sleep(self.rnd.uniform(0.2, 2.0))  # down for a moment, then restarted
                 self.supervisor.start(name)
             if elapsed >= next_expiry:

@@ -35,7 +35,11 @@ from tests.processes import cluster_name
 from tests.reliability import chaos
 from tests.reliability.chaos import ChaosPlan, Counts, Supervisor
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# CI: about two minutes; `make soak` (CHAOS_MINUTES=5) gets a timeout to match.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(max(900, int(ChaosPlan.from_env().seconds * 8))),
+]
 
 AUTO_SEND_TEMPLATE = "pricing"
 SENDING = SuggestionStatus.SENDING
