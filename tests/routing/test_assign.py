@@ -320,3 +320,27 @@ def test_reviewer_correction_pushes_the_owner_to_salesforce(loaded_policy):
     assert (pushed, again) == (True, False)
     assert client.written == {created.record_id: REP_EMEA}
     assert Assignment.objects.get().current_owner_id == REP_EMEA
+
+
+def test_a_lead_whose_routing_task_was_lost_is_routed_by_the_sweep(loaded_policy, monkeypatch):
+    # given two lead creations stored 5 minutes ago: one routed, one whose task was lost
+    routed, lost = lead_event(NumberOfEmployees=15, Country="USA"), lead_event(Country="Japan")
+    route([routed], FakeClient())
+    ChangeEvent.objects.update(received_at=WORKDAY - dt.timedelta(minutes=5))
+    client = FakeClient()
+    monkeypatch.setattr("salesforce.client.get_client", lambda workload: client)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: WORKDAY)
+    # when the scheduled sweep runs (twice)
+    first, second = tasks.route_stragglers(), tasks.route_stragglers()
+    # then only the lost one is routed, once
+    assert (first, second) == (1, 0)
+    assert list(client.written) == [lost.record_id]
+    assert Assignment.objects.get(lead_id=lost.record_id).status == AssignmentStatus.WRITTEN
+
+
+def test_the_sweep_is_scheduled_every_minute_after_migrate():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="routing.tasks.route_stragglers")
+
+    assert (schedule.schedule_type, schedule.minutes) == ("I", 1)
