@@ -1,9 +1,10 @@
 """The inbox: change events made durable before their replay id is stored, then dispatched.
 
 Order of operations (at least once): events and the new replay positions are written in ONE
-database transaction; tasks are enqueued after that commit; rows not yet marked dispatched are
-dispatched again by ``events_dispatch_pending`` (at listener start and periodically). Workloads are
-idempotent, so a second dispatch is harmless.
+database transaction; then one task per batch (``salesforce.tasks.run_workloads``, with each
+workload's event ids) is enqueued and the events marked dispatched; rows not yet marked dispatched
+are dispatched again by ``events_dispatch_pending`` (at listener start and periodically).
+Workloads are idempotent, so a second dispatch is harmless.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from django_q.tasks import async_task
 from salesforce.cdc import MAX_REPLAY_ID, ParsedChange, storable
 from salesforce.dispatch import EventView, plan_dispatch
 from salesforce.models import ChangeEvent, DeadLetter, ReplayPosition
+from salesforce.pending import work_pending_mark
 
 logger = logging.getLogger(__name__)
 
-TASK_CHUNK = 500
-Enqueue = Callable[[str, list[int]], None]
+TASK_CHUNK = 500  # events per task
+RUN_WORKLOADS = "salesforce.tasks.run_workloads"
+Enqueue = Callable[[dict[str, list[int]]], None]
 
 
-def _enqueue(task_path: str, event_ids: list[int]) -> None:
-    async_task(task_path, event_ids, task_name=None, group=task_path.split(".")[0])
+def _enqueue(plan: dict[str, list[int]]) -> None:
+    async_task(RUN_WORKLOADS, plan, task_name=None, group="workloads")
 
 
 def events_store(
@@ -141,7 +144,9 @@ def dead_letter_record(*, source: str, reason: str, payload: object) -> DeadLett
 def events_dispatch(
     *, event_ids: Iterable[int], integration_user_id: str, enqueue: Enqueue = _enqueue
 ) -> dict[str, int]:
-    """Enqueue one task per workload (per chunk) for these events and mark them dispatched."""
+    """Enqueue one task per chunk of events, carrying each workload's share of the chunk (see
+    ``salesforce.tasks.run_workloads``), and mark the events dispatched. Returns events per
+    workload."""
     ids = list(event_ids)
     views = [
         EventView(
@@ -162,6 +167,7 @@ def events_dispatch(
     # One transaction: with the ORM broker the tasks and the dispatch mark commit together (one
     # write lock instead of one per task on SQLite); a broker error leaves the events pending.
     with transaction.atomic():
+        work_pending_mark(plan=plan)  # before the tasks: the sweep re-runs what they never finish
         for task_path, task_ids in plan.items():
             for start in range(0, len(task_ids), TASK_CHUNK):
                 enqueue(task_path, task_ids[start : start + TASK_CHUNK])

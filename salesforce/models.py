@@ -35,12 +35,26 @@ class ChangeEvent(models.Model):
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.CDC)
     received_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    pending_workloads = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Workloads handed this event that have not finished it (one bit per task; "
+        "see salesforce/sweep.py).",
+    )
+    reruns = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the sweep enqueued this event's unfinished work again."
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["entity", "record_id"], name="salesforce_event_record_idx"),
             models.Index(fields=["dispatched_at"], name="salesforce_event_dispatch_idx"),
             models.Index(fields=["received_at"], name="salesforce_event_received_idx"),
+            # Only the events with unfinished work: the sweep reads a small index every minute.
+            models.Index(
+                fields=["dispatched_at"],
+                condition=models.Q(pending_workloads__gt=0),
+                name="salesforce_event_pending_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

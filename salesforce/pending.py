@@ -1,0 +1,38 @@
+"""Which workloads have not finished an event yet: one bit per task in
+``ChangeEvent.pending_workloads``, set by dispatch and cleared by each task when it is done.
+The sweep (``salesforce/sweep.py``) enqueues again what stays pending."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import F
+
+from salesforce.dispatch import WORKLOAD_TASKS
+from salesforce.models import ChangeEvent
+
+WORKLOAD_BITS = {task: 1 << position for position, task in enumerate(WORKLOAD_TASKS)}
+ALL_BITS = sum(WORKLOAD_BITS.values())
+
+
+def work_pending_mark(*, plan: dict[str, list[int]]) -> None:
+    """Record which workloads each event is handed to (called by dispatch before it enqueues,
+    in the same transaction, so a fast task never clears a bit before it is set)."""
+    masks: dict[int, int] = defaultdict(int)
+    for task, event_ids in plan.items():
+        for event_id in event_ids:
+            masks[event_id] |= WORKLOAD_BITS[task]
+    by_mask: dict[int, list[int]] = defaultdict(list)
+    for event_id, mask in masks.items():
+        by_mask[mask].append(event_id)
+    for mask, event_ids in by_mask.items():
+        ChangeEvent.objects.filter(id__in=event_ids).update(pending_workloads=mask)
+
+
+def work_done(*, task: str, event_ids: Iterable[int]) -> None:
+    """A workload finished these events: clear its bit (one UPDATE for the batch)."""
+    keep = ALL_BITS & ~WORKLOAD_BITS[task]
+    ChangeEvent.objects.filter(id__in=list(event_ids), pending_workloads__gt=0).update(
+        pending_workloads=F("pending_workloads").bitand(keep)
+    )
