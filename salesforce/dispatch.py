@@ -11,6 +11,8 @@ OWNER_CHANGES = "routing.tasks.record_owner_changes"
 SUGGEST_TEMPLATES = "templates_app.tasks.suggest_templates"
 PROCESS_ACTIVITY = "ttfr.tasks.process_activity"
 MATCH_SENT_EMAILS = "templates_app.tasks.match_sent_emails"
+# The order one batch's task (``salesforce.workloads.run_workloads``) runs them in: routing first, so
+# a lead's owner is written before the other workloads of its batch start.
 WORKLOAD_TASKS = (
     ROUTE_LEADS,
     OWNER_CHANGES,

@@ -1,7 +1,7 @@
 """The inbox: change events made durable before their replay id is stored, then dispatched.
 
 Order of operations (at least once): events and the new replay positions are written in ONE
-database transaction; then one task per batch (``salesforce.tasks.run_workloads``, with each
+database transaction; then one task per batch (``salesforce.workloads.run_workloads``, with each
 workload's event ids) is enqueued and the events marked dispatched; rows not yet marked dispatched
 are dispatched again by ``events_dispatch_pending`` (at listener start and periodically).
 Workloads are idempotent, so a second dispatch is harmless.
@@ -25,11 +25,18 @@ from salesforce.pending import work_pending_mark
 logger = logging.getLogger(__name__)
 
 TASK_CHUNK = 500  # events per task
-RUN_WORKLOADS = "salesforce.tasks.run_workloads"
-Enqueue = Callable[[dict[str, list[int]]], None]
+RUN_WORKLOADS = "salesforce.workloads.run_workloads"
+Enqueue = Callable[[str, list[int]], None]
+EnqueueBatch = Callable[[dict[str, list[int]]], None]
 
 
-def _enqueue(plan: dict[str, list[int]]) -> None:
+def _enqueue(task_path: str, event_ids: list[int]) -> None:
+    """One workload's task for these events (the sweep re-runs lost work this way)."""
+    async_task(task_path, event_ids, task_name=None, group=task_path.split(".")[0])
+
+
+def _enqueue_batch(plan: dict[str, list[int]]) -> None:
+    """One task running every workload of a batch (``plan``: workload task → event ids)."""
     async_task(RUN_WORKLOADS, plan, task_name=None, group="workloads")
 
 
@@ -142,10 +149,10 @@ def dead_letter_record(*, source: str, reason: str, payload: object) -> DeadLett
 
 
 def events_dispatch(
-    *, event_ids: Iterable[int], integration_user_id: str, enqueue: Enqueue = _enqueue
+    *, event_ids: Iterable[int], integration_user_id: str, enqueue: EnqueueBatch = _enqueue_batch
 ) -> dict[str, int]:
     """Enqueue one task per chunk of events, carrying each workload's share of the chunk (see
-    ``salesforce.tasks.run_workloads``), and mark the events dispatched. Returns events per
+    ``salesforce.workloads.run_workloads``), and mark the events dispatched. Returns events per
     workload."""
     ids = list(event_ids)
     views = [
@@ -162,22 +169,32 @@ def events_dispatch(
             "id", "entity", "change_type", "changed_fields", "commit_user", "is_own_write", "source"
         )
     ]
-    plan = plan_dispatch(views, integration_user_id=integration_user_id)
+    views.sort(key=lambda view: view.id)
+    plans = [
+        plan_dispatch(views[start : start + TASK_CHUNK], integration_user_id=integration_user_id)
+        for start in range(0, len(views), TASK_CHUNK)
+    ]
     counts: dict[str, int] = {}
     # One transaction: with the ORM broker the tasks and the dispatch mark commit together (one
     # write lock instead of one per task on SQLite); a broker error leaves the events pending.
     with transaction.atomic():
-        work_pending_mark(plan=plan)  # before the tasks: the sweep re-runs what they never finish
-        for task_path, task_ids in plan.items():
-            for start in range(0, len(task_ids), TASK_CHUNK):
-                enqueue(task_path, task_ids[start : start + TASK_CHUNK])
-            counts[task_path] = len(task_ids)
+        for plan in plans:
+            if not plan:
+                continue
+            # Before the task: the sweep re-runs what it never finishes.
+            work_pending_mark(plan=plan)
+            enqueue(plan)
+            for task_path, task_ids in plan.items():
+                counts[task_path] = counts.get(task_path, 0) + len(task_ids)
         ChangeEvent.objects.filter(id__in=ids).update(dispatched_at=timezone.now())
     return counts
 
 
 def events_dispatch_pending(
-    *, integration_user_id: str, older_than_seconds: float = 0, enqueue: Enqueue = _enqueue
+    *,
+    integration_user_id: str,
+    older_than_seconds: float = 0,
+    enqueue: EnqueueBatch = _enqueue_batch,
 ) -> int:
     """Dispatch stored events whose dispatch was interrupted (e.g. the listener was killed)."""
     cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)

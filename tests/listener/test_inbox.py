@@ -42,52 +42,66 @@ def test_replay_position_never_moves_backwards():
     assert inbox.replay_position_get("c").replay_id == 50
 
 
-def test_dispatch_enqueues_one_task_per_workload_and_marks_rows():
+def test_dispatch_enqueues_one_task_per_batch_with_each_workloads_events():
     ids = inbox.events_store(
         changes=[c for i in range(30) for c in parsed(replay_id=300 + i)]
         + parsed(entity="Task", record_ids=["00T5f000001AbCdEAK"], replay_id=400),
         source="cdc",
     )
-    calls = []
+    plans = []
 
-    inbox.events_dispatch(
-        event_ids=ids,
-        integration_user_id=INTEGRATION_USER,
-        enqueue=lambda t, i: calls.append((t, i)),
+    counts = inbox.events_dispatch(
+        event_ids=ids, integration_user_id=INTEGRATION_USER, enqueue=plans.append
     )
 
-    tasks = [task for task, _ in calls]
-    assert tasks.count(ROUTE_LEADS) == 1 and tasks.count(PROCESS_ACTIVITY) == 1
-    assert len(dict(calls)[ROUTE_LEADS]) == 30
+    assert len(plans) == 1
+    assert plans[0][ROUTE_LEADS] == ids[:30] and plans[0][PROCESS_ACTIVITY] == ids
+    assert counts[ROUTE_LEADS] == 30 and counts[PROCESS_ACTIVITY] == 31
     assert not ChangeEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_a_large_dispatch_is_split_into_tasks_of_at_most_task_chunk_events(monkeypatch):
+    monkeypatch.setattr(inbox, "TASK_CHUNK", 4)
+    ids = inbox.events_store(
+        changes=[c for i in range(10) for c in parsed(replay_id=700 + i)], source="cdc"
+    )
+    plans = []
+
+    inbox.events_dispatch(event_ids=ids, integration_user_id=INTEGRATION_USER, enqueue=plans.append)
+
+    assert [plan[ROUTE_LEADS] for plan in plans] == [ids[0:4], ids[4:8], ids[8:10]]
 
 
 def test_interrupted_dispatch_is_completed_later():
     ids = inbox.events_store(changes=parsed(replay_id=500), source="cdc")
-    calls = []
+    plans = []
 
     count = inbox.events_dispatch_pending(
-        integration_user_id=INTEGRATION_USER, enqueue=lambda t, i: calls.append((t, i))
+        integration_user_id=INTEGRATION_USER, enqueue=plans.append
     )
 
-    assert count == 1 and all(i == ids for _, i in calls)
+    assert count == 1 and all(ids == event_ids for plan in plans for event_ids in plan.values())
 
 
-def test_broker_failure_mid_dispatch_queues_nothing_and_leaves_events_pending():
+def test_broker_failure_mid_dispatch_queues_nothing_and_leaves_events_pending(monkeypatch):
     from django_q.models import OrmQ
 
-    ids = inbox.events_store(changes=parsed(replay_id=600), source="cdc")
+    monkeypatch.setattr(inbox, "TASK_CHUNK", 1)
+    ids = inbox.events_store(
+        changes=parsed(replay_id=600) + parsed(replay_id=601, record_ids=["00Q5f000001BbBbEAK"]),
+        source="cdc",
+    )
 
-    def enqueue(task_path, event_ids):  # the ORM broker: a queue row, then the broker fails
+    def enqueue(plan):  # the ORM broker: a queue row, then the broker fails
         if OrmQ.objects.exists():
             raise ConnectionError("broker down")
-        OrmQ.objects.create(key="bench", payload=task_path, lock=dt.datetime.now(dt.UTC))
+        OrmQ.objects.create(key="bench", payload=repr(plan), lock=dt.datetime.now(dt.UTC))
 
     with pytest.raises(ConnectionError):
         inbox.events_dispatch(event_ids=ids, integration_user_id=INTEGRATION_USER, enqueue=enqueue)
 
     assert not OrmQ.objects.exists()
-    assert ChangeEvent.objects.filter(id__in=ids, dispatched_at__isnull=True).count() == 1
+    assert ChangeEvent.objects.filter(id__in=ids, dispatched_at__isnull=True).count() == 2
 
 
 def test_storing_nothing_touches_no_table(django_assert_num_queries):

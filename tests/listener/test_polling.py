@@ -41,9 +41,10 @@ class FakeClient:
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[tuple[str, list[int]]]:
+    """(workload task, event ids) for every workload of every batch task enqueued."""
     calls: list[tuple[str, list[int]]] = []
     monkeypatch.setattr(
-        "salesforce.inbox.async_task", lambda path, ids, **_: calls.append((path, ids))
+        "salesforce.inbox.async_task", lambda path, plan, **_: calls.extend(plan.items())
     )
     return calls
 

@@ -58,9 +58,9 @@ def routed(monkeypatch) -> list[str]:
     """Lead ids handed to routing, in order."""
     calls: list[str] = []
 
-    def enqueue(path: str, ids: list[int], **_: object) -> None:
-        if path == ROUTE_LEADS:
-            calls.extend(ChangeEvent.objects.filter(id__in=ids).values_list("record_id", flat=True))
+    def enqueue(path: str, plan: dict[str, list[int]], **_: object) -> None:
+        ids = plan.get(ROUTE_LEADS, [])
+        calls.extend(ChangeEvent.objects.filter(id__in=ids).values_list("record_id", flat=True))
 
     monkeypatch.setattr("salesforce.inbox.async_task", enqueue)
     return calls

@@ -1,0 +1,47 @@
+"""django-q2 entry point for a listener batch: all its workloads in one task.
+
+One task per batch instead of one per workload: at small batches (steady traffic) the fixed cost
+of a task (broker round trip, worker loop) dominated the cost of the work itself
+(bench/README.md). The per-workload task functions stay the entry points: this task calls them
+in order, and the sweep (``salesforce/sweep.py``) or an operator can still call them alone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils.module_loading import import_string
+
+from salesforce.dispatch import WORKLOAD_TASKS
+
+logger = logging.getLogger(__name__)
+
+
+class WorkloadsFailed(RuntimeError):
+    """Some workloads of a batch raised; the others ran. Raised after all of them, so the task is
+    recorded as failed; the failed workloads' events keep their pending bits for the sweep."""
+
+
+def run_workloads(plan: dict[str, list[int]]) -> dict[str, int]:
+    """Run each workload of ``plan`` (task path → event ids) in ``WORKLOAD_TASKS`` order:
+    routing first, so the owner is written before template suggestion and TTFR start. Each runs
+    isolated: one raising does not keep the others from running. Returns events per workload."""
+    unknown = set(plan) - set(WORKLOAD_TASKS)
+    if unknown:
+        raise ValueError(f"not a workload task: {', '.join(sorted(unknown))}")
+    done: dict[str, int] = {}
+    failures: list[str] = []
+    for path in WORKLOAD_TASKS:
+        event_ids = plan.get(path)
+        if not event_ids:
+            continue
+        try:
+            import_string(path)(event_ids)
+        except Exception as error:
+            logger.exception("%s failed on %d event(s)", path, len(event_ids))
+            failures.append(f"{path}: {type(error).__name__}: {error}")
+        else:
+            done[path] = len(event_ids)
+    if failures:
+        raise WorkloadsFailed("; ".join(failures))
+    return done
