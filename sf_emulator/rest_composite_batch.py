@@ -1,24 +1,31 @@
-"""``POST composite``: the composite resource, for sObject Collections subrequests only.
+"""``POST composite``: the composite resource, for sObject Collections and query subrequests.
 
 Salesforce counts a composite request as one API call; it holds up to 25 subrequests, of which
-at most 5 may be sObject Collections (or queries), so up to 1,000 records are written per call.
+at most 5 may be sObject Collections or queries, so up to 1,000 records are written, or five
+pages of up to 2,000 records are read, per call. Query subrequests are ``GET query/?q=...``,
+``GET queryAll/?q=...`` and ``GET`` of a ``nextRecordsUrl`` (the next page of an earlier query).
 Each subrequest runs in its own transaction and answers with its own status and body; the
-top-level ``allOrNone`` (roll back every subrequest when one fails) is not emulated.
+top-level ``allOrNone`` (roll back every subrequest when one fails) and references between
+subrequests (``@{ref.field}``) are not emulated.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
-from sf_emulator import rest_composite
+from sf_emulator import rest_composite, rest_query
 from sf_emulator.errors import SalesforceError
 from sf_emulator.rest_http import add_routes, json_response, org_of, read_json
 
 MAX_SUBREQUESTS = 25
 MAX_COLLECTIONS = 5
 _COLLECTIONS_URL = re.compile(r"^/services/data/v[0-9.]+/composite/sobjects/?$")
+_QUERY_URL = re.compile(
+    r"^/services/data/v(?P<version>[0-9.]+)/(?P<endpoint>query|queryAll)/?(?P<locator>[^/?]*)$"
+)
 _OPERATIONS = {"POST": rest_composite._create, "PATCH": rest_composite._update}
 
 
@@ -34,8 +41,8 @@ def _parse(body: object) -> list[dict]:
         raise SalesforceError(
             400, "LIMIT_EXCEEDED", f"Limit of {MAX_SUBREQUESTS} subrequests exceeded"
         )
-    collections = sum(1 for sub in subrequests if _COLLECTIONS_URL.match(str(sub.get("url"))))
-    if collections > MAX_COLLECTIONS:
+    limited = sum(1 for sub in subrequests if _is_collection_or_query(sub))
+    if limited > MAX_COLLECTIONS:
         raise SalesforceError(
             400,
             "LIMIT_EXCEEDED",
@@ -49,14 +56,39 @@ def _parse(body: object) -> list[dict]:
     return subrequests
 
 
+def _is_collection_or_query(sub: dict) -> bool:
+    path = urlsplit(str(sub.get("url"))).path
+    return bool(_COLLECTIONS_URL.match(path) or _QUERY_URL.match(path))
+
+
+def _query(request: web.Request, sub: dict, match: re.Match) -> tuple[int, object]:
+    headers = sub.get("httpHeaders") if isinstance(sub.get("httpHeaders"), dict) else {}
+    if match["locator"]:
+        body = rest_query.next_page(request.app, version=match["version"], locator=match["locator"])
+    else:
+        text = parse_qs(urlsplit(str(sub["url"])).query).get("q", [None])[0]
+        body = rest_query.first_page(
+            request.app,
+            org_of(request),
+            version=match["version"],
+            endpoint=match["endpoint"],
+            text=text,
+            options=str(headers.get("Sforce-Query-Options", "")),
+        )
+    return 200, body
+
+
 def _answer(request: web.Request, sub: dict) -> tuple[int, object]:
     method = str(sub.get("method", "")).upper()
+    query = _QUERY_URL.match(urlsplit(str(sub.get("url"))).path)
+    if query is not None and method == "GET":
+        return _query(request, sub, query)
     if not _COLLECTIONS_URL.match(str(sub.get("url"))) or method not in _OPERATIONS:
         raise SalesforceError(
             400,
             "NOT_SUPPORTED",
             "The emulator's composite resource accepts only sObject Collections POST and PATCH "
-            "subrequests",
+            "and query GET subrequests",
         )
     body = sub.get("body")
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):

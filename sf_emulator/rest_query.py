@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from sf_emulator.errors import SalesforceError
+from sf_emulator.org import Org
 from sf_emulator.rest_http import add_routes, json_response, org_of
 from sf_emulator.soql import SoqlError, execute
 
@@ -61,9 +62,7 @@ def batch_size(header: str) -> int:
     return max(MIN_BATCH, min(DEFAULT_BATCH, int(match["size"])))
 
 
-def _page(
-    request: web.Request, locator: str, cursor: Cursor, offset: int, total: int
-) -> web.Response:
+def _page(version: str, locator: str, cursor: Cursor, offset: int, total: int) -> dict:
     end = offset + cursor.batch
     body: dict[str, object] = {
         "totalSize": total,
@@ -71,32 +70,51 @@ def _page(
         "records": cursor.records[offset:end],
     }
     if not body["done"]:
-        body["nextRecordsUrl"] = (
-            f"/services/data/v{request['version']}/{cursor.endpoint}/{locator}-{end}"
-        )
-    return json_response(body)
+        body["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.endpoint}/{locator}-{end}"
+    return body
 
 
-async def _run(request: web.Request, *, endpoint: str) -> web.Response:
-    text = request.query.get("q")
+def first_page(
+    app: web.Application, org: Org, *, version: str, endpoint: str, text: str | None, options: str
+) -> dict:
+    """The first page of ``text`` run on ``endpoint`` ("query" or "queryAll"); the rest stays
+    behind a query locator. Shared by the REST resource and composite subrequests."""
     if not text or not text.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
-    org = org_of(request)
     try:
         result = execute(text, org.store, include_deleted=endpoint == "queryAll")
     except SoqlError as error:
         raise SalesforceError(400, error.error_code, error.message) from None
     records = list(result.records)
     cursor = Cursor(
-        records=records,
-        batch=batch_size(request.headers.get("Sforce-Query-Options", "")),
-        endpoint=endpoint,
-        used_at=time.monotonic(),
+        records=records, batch=batch_size(options), endpoint=endpoint, used_at=time.monotonic()
     )
     locator = org.ids.new_id("01g")
     if len(records) > cursor.batch:
-        request.app[CURSORS_KEY].add(locator, cursor)
-    return _page(request, locator, cursor, 0, result.total_size)
+        app[CURSORS_KEY].add(locator, cursor)
+    return _page(version, locator, cursor, 0, result.total_size)
+
+
+def next_page(app: web.Application, *, version: str, locator: str) -> dict:
+    """The page a ``nextRecordsUrl`` locator (``01g...-2000``) points at."""
+    match = _LOCATOR.match(locator)
+    cursor = app[CURSORS_KEY].get(match["cursor"]) if match else None
+    if match is None or cursor is None:
+        raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    return _page(version, match["cursor"], cursor, int(match["offset"]), len(cursor.records))
+
+
+async def _run(request: web.Request, *, endpoint: str) -> web.Response:
+    return json_response(
+        first_page(
+            request.app,
+            org_of(request),
+            version=request["version"],
+            endpoint=endpoint,
+            text=request.query.get("q"),
+            options=request.headers.get("Sforce-Query-Options", ""),
+        )
+    )
 
 
 async def query(request: web.Request) -> web.Response:
@@ -108,11 +126,9 @@ async def query_all(request: web.Request) -> web.Response:
 
 
 async def query_more(request: web.Request) -> web.Response:
-    match = _LOCATOR.match(request.match_info["locator"])
-    cursor = request.app[CURSORS_KEY].get(match["cursor"]) if match else None
-    if match is None or cursor is None:
-        raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-    return _page(request, match["cursor"], cursor, int(match["offset"]), len(cursor.records))
+    return json_response(
+        next_page(request.app, version=request["version"], locator=request.match_info["locator"])
+    )
 
 
 def setup(app: web.Application) -> None:

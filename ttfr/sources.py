@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +29,13 @@ RESPONSE_TASKS = "TaskSubtype IN ('Call', 'Email', 'LinkedIn')"
 class QueryClient(Protocol):
     def query_all(self, soql: str) -> list[dict]: ...
 
+    def query_all_many(self, queries: Sequence[str]) -> list[list[dict]]: ...
+
     def query_ids(self, template: str, ids: list[str], *, chunk: int = 200) -> list[dict]: ...
+
+    def query_ids_many(
+        self, templates: Sequence[str], ids: Sequence[str], *, chunk: int = 200
+    ) -> list[list[dict]]: ...
 
 
 @dataclass
@@ -41,21 +47,21 @@ class TouchRows:
     activity_emails: list[dict] = field(default_factory=list)
 
 
-def leads_get(*, client: QueryClient, lead_ids: Iterable[str]) -> list[dict]:
+def leads_with_touch_rows(
+    *, client: QueryClient, lead_ids: Iterable[str]
+) -> tuple[list[dict], TouchRows]:
+    """The leads and their tasks, email relations and activity emails: the first three read
+    together (one composite call per 200 leads), then the activity emails of their email tasks."""
     ids = sorted(set(lead_ids))
     if not ids:
-        return []
-    return client.query_ids(f"SELECT {LEAD_FIELDS} FROM Lead WHERE Id IN ({{ids}})", ids)
-
-
-def touch_rows_for_leads(*, client: QueryClient, lead_ids: Iterable[str]) -> TouchRows:
-    """Tasks, email relations and activity emails of the given leads (2-3 queries per 200)."""
-    ids = sorted(set(lead_ids))
-    if not ids:
-        return TouchRows()
-    tasks = client.query_ids(f"SELECT {TASK_FIELDS} FROM Task WHERE WhoId IN ({{ids}})", ids)
-    relations = client.query_ids(
-        f"SELECT {RELATION_FIELDS} FROM EmailMessageRelation WHERE RelationId IN ({{ids}})", ids
+        return [], TouchRows()
+    leads, tasks, relations = client.query_ids_many(
+        [
+            f"SELECT {LEAD_FIELDS} FROM Lead WHERE Id IN ({{ids}})",
+            f"SELECT {TASK_FIELDS} FROM Task WHERE WhoId IN ({{ids}})",
+            f"SELECT {RELATION_FIELDS} FROM EmailMessageRelation WHERE RelationId IN ({{ids}})",
+        ],
+        ids,
     )
     email_task_ids = sorted(t["Id"] for t in tasks if t.get("TaskSubtype") == "Email")
     activity_emails = (
@@ -66,7 +72,7 @@ def touch_rows_for_leads(*, client: QueryClient, lead_ids: Iterable[str]) -> Tou
         if email_task_ids
         else []
     )
-    return TouchRows(tasks=tasks, relations=relations, activity_emails=activity_emails)
+    return leads, TouchRows(tasks=tasks, relations=relations, activity_emails=activity_emails)
 
 
 def task_leads_get(*, client: QueryClient, task_ids: Iterable[str]) -> dict[str, str]:
@@ -89,31 +95,25 @@ def email_relations_get(*, client: QueryClient, email_ids: Iterable[str]) -> lis
     )
 
 
-def leads_since(*, client: QueryClient, since: dt.datetime) -> list[dict]:
-    return client.query_all(
-        f"SELECT {LEAD_FIELDS} FROM Lead WHERE CreatedDate >= {soql_datetime(since)} "
-        "ORDER BY CreatedDate, Id"
-    )
-
-
-def touch_rows_for_leads_since(*, client: QueryClient, since: dt.datetime) -> TouchRows:
-    """Every candidate touch created since ``since``, in three paged queries (for the backfill).
+def history_since(*, client: QueryClient, since: dt.datetime) -> tuple[list[dict], TouchRows]:
+    """Leads created since ``since`` (in CreatedDate, Id order) and every candidate touch
+    created since then, for the backfill: four paged queries read together, so the calls are
+    the pages of the longest query (leads: 2,000 a page), not the sum of all pages.
 
     A lead's touches are created after the lead, so touches of leads created since ``since``
     are all among them. Activity emails are fetched in both directions: a Task that is an
     inbound email's activity must be recognised to be ignored.
     """
     stamp = soql_datetime(since)
-    tasks = client.query_all(
-        f"SELECT {TASK_FIELDS} FROM Task WHERE CreatedDate >= {stamp} AND WhoId != null "
-        f"AND {RESPONSE_TASKS} AND IsClosed = true"
+    leads, tasks, relations, activity_emails = client.query_all_many(
+        [
+            f"SELECT {LEAD_FIELDS} FROM Lead WHERE CreatedDate >= {stamp} ORDER BY CreatedDate, Id",
+            f"SELECT {TASK_FIELDS} FROM Task WHERE CreatedDate >= {stamp} AND WhoId != null "
+            f"AND {RESPONSE_TASKS} AND IsClosed = true",
+            f"SELECT {RELATION_FIELDS} FROM EmailMessageRelation "
+            f"WHERE EmailMessage.CreatedDate >= {stamp} AND {SENT_OUTBOUND}",
+            f"SELECT {EMAIL_FIELDS} FROM EmailMessage "
+            f"WHERE CreatedDate >= {stamp} AND ActivityId != null",
+        ]
     )
-    relations = client.query_all(
-        f"SELECT {RELATION_FIELDS} FROM EmailMessageRelation "
-        f"WHERE EmailMessage.CreatedDate >= {stamp} AND {SENT_OUTBOUND}"
-    )
-    activity_emails = client.query_all(
-        f"SELECT {EMAIL_FIELDS} FROM EmailMessage "
-        f"WHERE CreatedDate >= {stamp} AND ActivityId != null"
-    )
-    return TouchRows(tasks=tasks, relations=relations, activity_emails=activity_emails)
+    return leads, TouchRows(tasks=tasks, relations=relations, activity_emails=activity_emails)

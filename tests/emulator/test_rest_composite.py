@@ -216,3 +216,68 @@ def test_composite_subrequest_over_200_records_fails_alone(
     assert second["httpStatusCode"] == 400
     assert second["body"][0]["errorCode"] == "EXCEEDED_ID_LIMIT"
     assert records_of(fresh_org, "Lead") == 1
+
+
+def query_sub(reference: str, url: str, **extra: object) -> dict:
+    return {"method": "GET", "url": url, "referenceId": reference, **extra}
+
+
+def composite_answers(sf: Salesforce, *subrequests: dict) -> list[dict]:
+    body = {"compositeRequest": list(subrequests)}
+    return sf.restful("composite", method="POST", json=body)["compositeResponse"]
+
+
+def test_composite_reads_the_pages_of_several_queries_in_one_call(
+    sf: Salesforce, fresh_org: EmulatorProcess
+) -> None:
+    sf.restful("composite", method="POST", json=composite_of(5, 200))
+    base = f"/services/data/v{sf.sf_version}"
+    soql = "SELECT+Id+FROM+Lead+ORDER+BY+Id"
+    first = composite_answers(
+        sf,
+        query_sub("all", f"{base}/query/?q={soql}"),
+        query_sub(
+            "small",
+            f"{base}/queryAll/?q={soql}",
+            httpHeaders={"Sforce-Query-Options": "batchSize=300"},
+        ),
+        query_sub("none", f"{base}/query/?q=SELECT+Id+FROM+Task"),
+    )
+    pages = {answer["referenceId"]: answer["body"] for answer in first}
+    assert pages["all"]["done"] is True and len(pages["all"]["records"]) == 1000
+    assert pages["small"]["done"] is False and len(pages["small"]["records"]) == 300
+    assert pages["none"] == {"totalSize": 0, "done": True, "records": []}
+
+    more = composite_answers(sf, query_sub("next", pages["small"]["nextRecordsUrl"]))[0]["body"]
+
+    assert [r["Id"] for r in more["records"]] == [r["Id"] for r in pages["all"]["records"]][300:600]
+    stats = fresh_org.control("GET", "/__emulator__/stats").json()["by_endpoint"]
+    assert stats["POST composite"] == 3
+    assert "GET query" not in stats
+
+
+def test_composite_query_errors_answer_in_their_subrequest(sf: Salesforce) -> None:
+    base = f"/services/data/v{sf.sf_version}"
+    answers = composite_answers(
+        sf,
+        query_sub("bad", f"{base}/query/?q=SELECT+Nope+FROM+Lead"),
+        query_sub("gone", f"{base}/query/01g000000000000AAA-2000"),
+        query_sub("good", f"{base}/query/?q=SELECT+Id+FROM+Lead"),
+    )
+
+    assert [a["httpStatusCode"] for a in answers] == [400, 400, 200]
+    assert answers[0]["body"][0]["errorCode"] == "INVALID_FIELD"
+    assert answers[1]["body"][0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_composite_counts_queries_against_the_five_subrequest_limit(sf: Salesforce) -> None:
+    base = f"/services/data/v{sf.sf_version}"
+    body = composite_of(3, 1)
+    body["compositeRequest"] += [
+        query_sub(f"q{n}", f"{base}/query/?q=SELECT+Id+FROM+Lead") for n in range(3)
+    ]
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite", method="POST", json=body)
+
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"

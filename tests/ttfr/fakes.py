@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from salesforce.client import RecordResult
 from salesforce.records import parse_sf_datetime
@@ -134,9 +134,19 @@ class FakeClient:
 
     def query_ids(self, template: str, ids: Iterable[str], *, chunk: int = 200) -> list[dict]:
         ids = list(ids)
+        self.calls += math.ceil(len(ids) / chunk)
+        return self._by_ids(template, ids)
+
+    def query_ids_many(
+        self, templates: Sequence[str], ids: Sequence[str], *, chunk: int = 200
+    ) -> list[list[dict]]:
+        # like salesforce.client: one composite call reads a page of up to five queries
+        self.calls += math.ceil(len(templates) * math.ceil(len(ids) / chunk) / 5)
+        return [self._by_ids(template, list(ids)) for template in templates]
+
+    def _by_ids(self, template: str, ids: list[str]) -> list[dict]:
         sobject, field = _FROM.search(template)[1], _IN.search(template)[1]
         wanted = {i[:15] for i in ids}
-        self.calls += math.ceil(len(ids) / chunk)
         self.queries.append(template)
         return [
             self._shape(sobject, r)
@@ -145,13 +155,24 @@ class FakeClient:
         ]
 
     def query_all(self, soql: str) -> list[dict]:
+        found = self._since_query(soql)
+        self.calls += _pages(found)
+        return found
+
+    def query_all_many(self, queries: Sequence[str]) -> list[list[dict]]:
+        # up to five queries a composite call: as many calls as the longest query has pages
+        assert len(queries) <= 5
+        found = [self._since_query(soql) for soql in queries]
+        self.calls += max(_pages(rows) for rows in found)
+        return found
+
+    def _since_query(self, soql: str) -> list[dict]:
         sobject = _FROM.search(soql)[1]
         since = parse_sf_datetime(_SINCE.search(soql)[1])
         self.queries.append(soql)
         found = [
             self._shape(sobject, r) for r in self.rows[sobject] if self._since(sobject, r, since)
         ]
-        self.calls += max(1, math.ceil(len(found) / PAGE))
         return sorted(found, key=lambda r: (r.get("CreatedDate") or "", r["Id"]))
 
     def _since(self, sobject: str, row: dict, since: dt.datetime) -> bool:
@@ -178,3 +199,7 @@ class FakeClient:
         for record in records:
             self.get(sobject, record["Id"]).update({k: v for k, v in record.items() if k != "Id"})
         return [RecordResult(id=r["Id"], success=True, errors=[]) for r in records]
+
+
+def _pages(rows: list[dict]) -> int:
+    return max(1, math.ceil(len(rows) / PAGE))

@@ -50,10 +50,15 @@ def test_backfill_writes_changed_leads_in_collections_and_a_second_run_writes_no
     first = backfill(client)
     assert (first.scanned, first.updated, first.unchanged) == (900, 600, 300)
     assert [len(batch) for batch in client.updates] == [600]  # one composite call up to 1,000
-    assert first.api_calls == 4 + 1  # leads, tasks, relations, activity emails + 1 update
+    assert (
+        first.api_calls == 1 + 1
+    )  # leads, tasks, relations, activity emails read together + 1 update
+    stored = dict(LeadFact.objects.values_list("lead_id", "updated_at"))
     second = backfill(client)
-    assert (second.updated, second.unchanged, second.api_calls) == (0, 900, 4)
+    assert (second.updated, second.unchanged, second.api_calls) == (0, 900, 1)
     assert LeadFact.objects.filter(first_response_at__isnull=False).count() == 600
+    # no fact rewritten
+    assert dict(LeadFact.objects.values_list("lead_id", "updated_at")) == stored
 
 
 def test_backfilled_values_follow_the_rules():
@@ -108,7 +113,7 @@ def test_command_prints_the_figures(monkeypatch):
     assert "leads scanned: 60" in text
     assert "leads updated: 40" in text
     assert "leads unchanged: 20" in text
-    assert "API calls per lead: 0.0833" in text  # 4 reads + 1 write for 60 leads
+    assert "API calls per lead: 0.0333" in text  # 1 composite read + 1 write for 60 leads
 
 
 def test_command_rejects_a_bad_date():

@@ -1,5 +1,5 @@
-"""Historical TTFR: leads created since a date and all their touches in a few paged queries,
-the rules applied in memory, the changed leads written through Collections (≤ 200 a call).
+"""Historical TTFR: leads created since a date and all their touches in four paged queries read
+together, the rules applied in memory, the changed leads written 1,000 per composite call.
 
 Resumable: after each written chunk the checkpoint row keeps the last lead done (leads are
 processed in CreatedDate, Id order); a rerun for the same date skips up to it. A finished run's
@@ -67,8 +67,7 @@ def ttfr_backfill(
     start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
     if checkpoint is not None and checkpoint.last_created_at is not None:
         start = max(start, checkpoint.last_created_at)
-    leads = sources.leads_since(client=client, since=start)
-    rows = sources.touch_rows_for_leads_since(client=client, since=start)
+    leads, rows = sources.history_since(client=client, since=start)
     touches = rules.touches_from_rows(
         tasks=rows.tasks, relations=rows.relations, activity_emails=rows.activity_emails
     )

@@ -54,8 +54,7 @@ def leads_recompute(
     wanted = set(lead_ids)
     if not wanted:
         return DetectResult()
-    leads = sources.leads_get(client=client, lead_ids=wanted)
-    rows = sources.touch_rows_for_leads(client=client, lead_ids=[lead["Id"] for lead in leads])
+    leads, rows = sources.leads_with_touch_rows(client=client, lead_ids=wanted)
     touches = rules.touches_from_rows(
         tasks=rows.tasks, relations=rows.relations, activity_emails=rows.activity_emails
     )

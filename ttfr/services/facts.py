@@ -73,13 +73,25 @@ def fact_derive(
     fact.sla_breached_raw = minutes_between(created, end) > fact.sla_minutes
 
 
-def _facts_by_lead(lead_ids: Iterable[str]) -> dict[str, LeadFact]:
-    return {f.lead_id: f for f in LeadFact.objects.filter(lead_id__in=list(set(lead_ids)))}
+def _facts_by_lead(lead_ids: Iterable[str], *, for_update: bool = False) -> dict[str, LeadFact]:
+    """Stored facts by lead id, each remembering its stored values (see ``_save``)."""
+    rows = LeadFact.objects.filter(lead_id__in=list(set(lead_ids)))
+    facts = {f.lead_id: f for f in (rows.select_for_update() if for_update else rows)}
+    for fact in facts.values():
+        fact._stored = {f.attname: getattr(fact, f.attname) for f in LeadFact._meta.concrete_fields}
+    return facts
+
+
+def _changed(fact: LeadFact, fields: list[str]) -> bool:
+    stored = getattr(fact, "_stored", {})
+    return any(getattr(fact, name) != stored.get(name) for name in fields)
 
 
 def _save(facts: list[LeadFact], *, existing: set[str], fields: list[str]) -> None:
+    """Insert the new facts and update the stored ones whose ``fields`` changed (a rerun over
+    the same history writes nothing)."""
     new = [f for f in facts if f.lead_id not in existing]
-    old = [f for f in facts if f.lead_id in existing]
+    old = [f for f in facts if f.lead_id in existing and _changed(f, fields)]
     stamp = dt.datetime.now(dt.UTC)
     for fact in old:
         fact.updated_at = stamp
@@ -122,12 +134,7 @@ def lead_facts_assignments_record(*, assignments: Sequence[AssignmentIn]) -> int
     """Record assignments (routing calls this after writing owners): one read, one upsert.
     Idempotent: the first assignment is the one kept (an earlier ``assigned_at`` replaces a later
     one, a later one changes nothing); segment, region, source and creation fill in blanks."""
-    existing = {
-        f.lead_id: f
-        for f in LeadFact.objects.select_for_update().filter(
-            lead_id__in=list({a.lead_id for a in assignments})
-        )
-    }
+    existing = _facts_by_lead((a.lead_id for a in assignments), for_update=True)
     calendars, now = conf.calendars(), dt.datetime.now(dt.UTC)
     facts: dict[str, LeadFact] = {}
     for item in assignments:
