@@ -7,9 +7,13 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import jwt
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -22,6 +26,7 @@ __all__ = [
     "app_env",
     "app_process",
     "group_cpu_seconds",
+    "login",
     "manage",
     "percentile",
     "postgres_database",
@@ -109,3 +114,30 @@ def percentile(values: list[float], q: float) -> float:
         return statistics.median(values)
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def login(connection_env: dict[str, str], *, api: str = "/services/data/v59.0") -> requests.Session:
+    """A requests session holding the integration user's bearer token (the app's JWT login) and
+    ``base_url`` = the instance URL + ``api``, for benchmarks that drive the emulator directly."""
+    claims = {
+        "iss": connection_env["SF_CONSUMER_KEY"],
+        "sub": connection_env["SF_USERNAME"],
+        "aud": connection_env["SF_LOGIN_URL"],
+        "exp": int(time.time()) + 180,
+    }
+    key = Path(connection_env["SF_PRIVATE_KEY_FILE"]).read_text()
+    token = requests.post(
+        connection_env["SF_LOGIN_URL"] + "/services/oauth2/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": jwt.encode(claims, key, algorithm="RS256"),
+        },
+        verify=connection_env["SF_CA_BUNDLE"],
+        timeout=10,
+    ).json()
+    session = requests.Session()
+    session.verify = connection_env["SF_CA_BUNDLE"]
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+    session.headers["Authorization"] = f"Bearer {token['access_token']}"
+    session.base_url = token["instance_url"] + api  # type: ignore[attr-defined]
+    return session

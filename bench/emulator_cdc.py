@@ -17,46 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import jwt
 import requests
+from _harness import login
 from aiosfstream_ng.replay import ReplayOption
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sf_emulator.testing import EmulatorProcess, running_emulator
 from tests.emulator.cdc_helpers import streaming_client
 
-API = "/services/data/v59.0"
 CHANNEL = "/data/LeadChangeEvent"
 BATCH = 200
-
-
-def login(emulator: EmulatorProcess) -> requests.Session:
-    """A requests session holding the integration user's bearer token (the app's JWT login)."""
-    env = emulator.connection_env
-    claims = {
-        "iss": env["SF_CONSUMER_KEY"],
-        "sub": env["SF_USERNAME"],
-        "aud": env["SF_LOGIN_URL"],
-        "exp": int(time.time()) + 180,
-    }
-    assertion = jwt.encode(claims, Path(env["SF_PRIVATE_KEY_FILE"]).read_text(), algorithm="RS256")
-    token = requests.post(
-        env["SF_LOGIN_URL"] + "/services/oauth2/token",
-        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
-        verify=env["SF_CA_BUNDLE"],
-        timeout=10,
-    ).json()
-    session = requests.Session()
-    session.verify = env["SF_CA_BUNDLE"]
-    session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-    session.headers["Authorization"] = f"Bearer {token['access_token']}"
-    session.base_url = token["instance_url"] + API  # type: ignore[attr-defined]
-    return session
 
 
 def create_lead(session: requests.Session, number: int) -> str:
@@ -91,7 +64,7 @@ def quiet_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
 
 async def measure_latency(emulator: EmulatorProcess, samples: int) -> None:
     asyncio.get_running_loop().set_exception_handler(quiet_cancelled)
-    session = login(emulator)
+    session = login(emulator.connection_env)
     to_write, to_commit = [], []
     async with streaming_client(emulator.connection_env) as client:
         await client.subscribe(CHANNEL)
@@ -111,7 +84,7 @@ async def measure_latency(emulator: EmulatorProcess, samples: int) -> None:
 
 async def measure_live(emulator: EmulatorProcess, leads: int) -> None:
     asyncio.get_running_loop().set_exception_handler(quiet_cancelled)
-    session = login(emulator)
+    session = login(emulator.connection_env)
     async with streaming_client(emulator.connection_env) as client:
         await client.subscribe(CHANNEL)
         started = time.perf_counter()

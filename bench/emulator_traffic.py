@@ -11,49 +11,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import jwt
 import requests
+from _harness import login
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sf_emulator.testing import EmulatorProcess, running_emulator
 
-API = "/services/data/v59.0"
 REPS = ["0055f0000000001AAA", "0055f0000000006AAA", "0055f000000000BAAQ", "0055f000000000FAAQ"]
-
-
-def login(emulator: EmulatorProcess) -> requests.Session:
-    env = emulator.connection_env
-    claims = {
-        "iss": env["SF_CONSUMER_KEY"],
-        "sub": env["SF_USERNAME"],
-        "aud": env["SF_LOGIN_URL"],
-        "exp": int(time.time()) + 180,
-    }
-    assertion = jwt.encode(claims, Path(env["SF_PRIVATE_KEY_FILE"]).read_text(), algorithm="RS256")
-    token = requests.post(
-        env["SF_LOGIN_URL"] + "/services/oauth2/token",
-        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
-        verify=env["SF_CA_BUNDLE"],
-        timeout=10,
-    ).json()
-    session = requests.Session()
-    session.verify = env["SF_CA_BUNDLE"]
-    session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-    session.headers["Authorization"] = f"Bearer {token['access_token']}"
-    session.base_url = token["instance_url"]  # type: ignore[attr-defined]
-    return session
 
 
 def sample(session: requests.Session, lead_id: str, seconds: float) -> tuple[list[float], int]:
     """Latencies (ms) of back-to-back reads, one every 50 ms, and the count of failures."""
     latencies, failures = [], 0
-    url = f"{session.base_url}{API}/sobjects/Lead/{lead_id}"  # type: ignore[attr-defined]
+    url = f"{session.base_url}/sobjects/Lead/{lead_id}"  # type: ignore[attr-defined]
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         started = time.perf_counter()
@@ -70,7 +44,7 @@ def assign_loop(
     """Play the app: every 2 s, give the new leads to reps, 200 per sObject Collections call."""
     seen: set[str] = set()
     counts = {"assigned": 0, "calls": 0, "errors": 0}
-    url = f"{session.base_url}{API}/composite/sobjects"  # type: ignore[attr-defined]
+    url = f"{session.base_url}/composite/sobjects"  # type: ignore[attr-defined]
     while not stop.wait(2.0):
         records = emulator.control("GET", "/__emulator__/truth").json()["records"]
         fresh = [r["id"] for r in records if r["id"] not in seen and r["origin"] == "traffic"]
@@ -106,7 +80,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long traffic runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state, running_emulator(Path(state)) as emulator:
-        session = login(emulator)
+        session = login(emulator.connection_env)
         probe = emulator.control(
             "POST", "/__emulator__/records/Lead", json={"LastName": "Probe", "Company": "Bench"}
         ).json()["id"]
@@ -119,7 +93,9 @@ def main() -> None:
         )
         stop, result = threading.Event(), {}
         assigner = threading.Thread(
-            target=lambda: result.update(assign_loop(emulator, login(emulator), stop))
+            target=lambda: result.update(
+                assign_loop(emulator, login(emulator.connection_env), stop)
+            )
         )
         started = time.monotonic()
         assigner.start()

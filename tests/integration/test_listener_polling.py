@@ -9,7 +9,7 @@ import time
 import pytest
 
 from salesforce.models import ChangeEvent, ReplayPosition
-from salesforce.selectors import listener_status_get
+from tests.integration.checks import first_leads_routed_and_listener_healthy
 from tests.processes import wait_for, wait_for_output
 
 pytestmark = pytest.mark.integration  # `make test` runs a file on one worker (--dist loadfile)
@@ -22,18 +22,7 @@ def test_polling_routes_leads_within_seconds(org, start_listener, client):
     listener = start_listener(*POLLING)
     wait_for_output(listener, ACTIVE, timeout=40)
 
-    leads = org.create_leads(5)
-    wait_for(lambda: org.routed(leads), timeout=15, message="owners written within 15 s")
-
-    assert org.owner_write_counts(leads) == {1}
-    wait_for(
-        lambda: listener_status_get()["lag_seconds"] is not None,
-        timeout=10,
-        message="a heartbeat with the lag",
-    )
-    health = client.get("/healthz").json()["listener"]
-    assert health["state"] == "running" and health["mode"] == "polling"
-    assert 0 <= health["lag_seconds"] < 15
+    first_leads_routed_and_listener_healthy(org, client, mode="polling", within=15)
     assert ReplayPosition.objects.get(channel="poll:Lead").watermark is not None
 
 
