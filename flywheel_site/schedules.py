@@ -17,8 +17,8 @@ SCHEDULES: tuple[dict, ...] = (
         "minutes": 5,
     },
     {
-        "name": "routing: route leads whose task was lost",
-        "func": "routing.tasks.route_stragglers",
+        "name": "inbox: re-run work whose task was lost",
+        "func": "salesforce.tasks.rerun_lost_work",
         "schedule_type": "I",
         "minutes": 1,
     },
@@ -29,11 +29,16 @@ SCHEDULES: tuple[dict, ...] = (
     },
 )
 
+# Schedules of earlier versions, removed by name (their task no longer exists).
+RETIRED = ("routing: route leads whose task was lost",)
+
 
 def schedules_sync() -> int:
-    """Create the schedules that do not exist (by name); returns how many were created."""
+    """Create the schedules that do not exist (by name) and remove retired ones; returns how
+    many were created."""
     from django_q.models import Schedule
 
+    Schedule.objects.filter(name__in=RETIRED).delete()
     created = 0
     for spec in SCHEDULES:
         values = {key: value for key, value in spec.items() if key != "name"}

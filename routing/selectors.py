@@ -79,33 +79,3 @@ def recent_lead_fields(*, since: dt.datetime, limit: int = 20_000) -> list[dict]
     for record_id, fields in events:
         latest.setdefault(record_id, {"Id": record_id, **(fields or {})})
     return list(reversed(latest.values()))
-
-
-def straggler_lead_events(
-    *, stored_before: dt.datetime, stored_after: dt.datetime, limit: int = 2_000
-) -> list:
-    """Lead creations stored in the window whose routing never finished: no ledger row, or an
-    owner write still pending or failed with attempts left (its task was lost, e.g. with a
-    killed worker on a broker without acknowledgements)."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from routing import conf
-    from routing.choices import AssignmentStatus
-    from salesforce.models import ChangeEvent
-
-    unfinished = Assignment.objects.filter(lead_id=OuterRef("record_id")).filter(
-        Q(status=AssignmentStatus.PENDING)
-        | Q(status=AssignmentStatus.FAILED, attempts__lt=conf.max_write_attempts())
-    )
-    routed = Assignment.objects.filter(lead_id=OuterRef("record_id"))
-    return list(
-        ChangeEvent.objects.filter(
-            entity="Lead",
-            change_type__in=("CREATE", "UNDELETE"),
-            is_own_write=False,
-            received_at__lt=stored_before,
-            received_at__gte=stored_after,
-        )
-        .filter(~Exists(routed) | Exists(unfinished))
-        .order_by("id")[:limit]
-    )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-
 from routing.services.assign import leads_route
 from routing.services.owners import owner_changes_record
+from salesforce.dispatch import OWNER_CHANGES, ROUTE_LEADS
 from salesforce.models import ChangeEvent
-
-logger = logging.getLogger(__name__)
+from salesforce.pending import work_done
 
 
 def route_leads(event_ids: list[int]) -> None:
@@ -17,28 +14,13 @@ def route_leads(event_ids: list[int]) -> None:
 
     events = list(ChangeEvent.objects.filter(id__in=event_ids, entity="Lead"))
     leads_route(events=events, client=_LazyClient(get_client))
-
-
-def route_stragglers() -> int:
-    """Scheduled every minute: route the leads whose routing task was lost (a broker without
-    acknowledgements loses a killed worker's tasks). Idempotent like every routing path."""
-    from django.utils import timezone
-
-    from routing.selectors import straggler_lead_events
-    from salesforce.client import get_client
-
-    now = timezone.now()
-    events = straggler_lead_events(
-        stored_before=now - dt.timedelta(minutes=2), stored_after=now - dt.timedelta(days=2)
-    )
-    if events:
-        logger.warning("routing %d lead(s) whose routing task never finished", len(events))
-        leads_route(events=events, client=_LazyClient(get_client))
-    return len(events)
+    # Not reached when owner writes failed with attempts left: the sweep retries them.
+    work_done(task=ROUTE_LEADS, event_ids=event_ids)
 
 
 def record_owner_changes(event_ids: list[int]) -> None:
     owner_changes_record(events=ChangeEvent.objects.filter(id__in=event_ids, entity="Lead"))
+    work_done(task=OWNER_CHANGES, event_ids=event_ids)
 
 
 class _LazyClient:

@@ -9,10 +9,23 @@ from collections.abc import Iterable
 
 from django.db.models import F
 
-from salesforce.dispatch import WORKLOAD_TASKS
+from salesforce.dispatch import (
+    MATCH_SENT_EMAILS,
+    OWNER_CHANGES,
+    PROCESS_ACTIVITY,
+    ROUTE_LEADS,
+    SUGGEST_TEMPLATES,
+)
 from salesforce.models import ChangeEvent
 
-WORKLOAD_BITS = {task: 1 << position for position, task in enumerate(WORKLOAD_TASKS)}
+# Stored in the rows: a workload keeps its bit for good (a new one takes the next free bit).
+WORKLOAD_BITS = {
+    ROUTE_LEADS: 1,
+    OWNER_CHANGES: 2,
+    SUGGEST_TEMPLATES: 4,
+    PROCESS_ACTIVITY: 8,
+    MATCH_SENT_EMAILS: 16,
+}
 ALL_BITS = sum(WORKLOAD_BITS.values())
 
 

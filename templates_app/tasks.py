@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from salesforce.client import get_client
+from salesforce.dispatch import MATCH_SENT_EMAILS, SUGGEST_TEMPLATES
 from salesforce.models import ChangeEvent
+from salesforce.pending import work_done
 from templates_app import conf, feedback, selectors, services
 from templates_app.models import TemplateSuggestion
 
 
 def suggest_templates(event_ids: list[int]) -> int:
     """Suggest (and, where configured, send) a reply for each new lead in these events."""
+    created = _suggest(event_ids)
+    work_done(task=SUGGEST_TEMPLATES, event_ids=event_ids)
+    return created
+
+
+def _suggest(event_ids: list[int]) -> int:
     leads: dict[str, dict] = {}
     for event in ChangeEvent.objects.filter(id__in=event_ids, entity="Lead").order_by("id"):
         leads.setdefault(event.record_id, {**event.fields, "Id": event.record_id})
@@ -34,6 +42,12 @@ def suggest_templates(event_ids: list[int]) -> int:
 
 def match_sent_emails(event_ids: list[int]) -> int:
     """Match the reps' own emails to templates (implicit labels); returns emails matched."""
+    matched = _match(event_ids)
+    work_done(task=MATCH_SENT_EMAILS, event_ids=event_ids)
+    return matched
+
+
+def _match(event_ids: list[int]) -> int:
     if not TemplateSuggestion.objects.filter(rep_email_at__isnull=True).exists():
         return 0  # nothing waits for a rep's email: no Salesforce call
     events = ChangeEvent.objects.filter(id__in=event_ids, entity="EmailMessage").order_by("id")

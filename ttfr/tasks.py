@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 
 from salesforce.client import get_client
+from salesforce.dispatch import PROCESS_ACTIVITY
 from salesforce.models import ChangeEvent
+from salesforce.pending import work_done
 from ttfr.services import detect, sla
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ def process_activity(event_ids: list[int]) -> None:
         result.unchanged,
         result.failed,
     )
+    work_done(task=PROCESS_ACTIVITY, event_ids=event_ids)
 
 
 def check_sla() -> None:

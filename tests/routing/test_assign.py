@@ -323,15 +323,30 @@ def test_reviewer_correction_pushes_the_owner_to_salesforce(loaded_policy):
 
 
 def test_a_lead_whose_routing_task_was_lost_is_routed_by_the_sweep(loaded_policy, monkeypatch):
-    # given two lead creations stored 5 minutes ago: one routed, one whose task was lost
+    from salesforce.dispatch import ROUTE_LEADS
+    from salesforce.inbox import events_dispatch
+    from salesforce.sweep import lost_work_rerun
+
+    # given two lead creations dispatched 5 minutes ago: one routed, one whose task was lost
     routed, lost = lead_event(NumberOfEmployees=15, Country="USA"), lead_event(Country="Japan")
-    route([routed], FakeClient())
-    ChangeEvent.objects.update(received_at=WORKDAY - dt.timedelta(minutes=5))
+    ids = [routed.id, lost.id]
+    events_dispatch(event_ids=ids, integration_user_id=INTEGRATION, enqueue=lambda plan: None)
     client = FakeClient()
     monkeypatch.setattr("salesforce.client.get_client", lambda workload: client)
     monkeypatch.setattr("django.utils.timezone.now", lambda: WORKDAY)
+    tasks.route_leads([routed.id])
+    client.calls.clear()
+
+    def sweep() -> int:
+        ChangeEvent.objects.update(dispatched_at=WORKDAY - dt.timedelta(minutes=5))
+        result = lost_work_rerun(now=WORKDAY, grace=dt.timedelta(minutes=3), enqueue=run_routing)
+        return result.rerun.get(ROUTE_LEADS, 0)
+
+    def run_routing(plan: dict[str, list[int]]) -> None:
+        tasks.route_leads(plan.get(ROUTE_LEADS, []))
+
     # when the scheduled sweep runs (twice)
-    first, second = tasks.route_stragglers(), tasks.route_stragglers()
+    first, second = sweep(), sweep()
     # then only the lost one is routed, once
     assert (first, second) == (1, 0)
     assert list(client.written) == [lost.record_id]
@@ -341,6 +356,6 @@ def test_a_lead_whose_routing_task_was_lost_is_routed_by_the_sweep(loaded_policy
 def test_the_sweep_is_scheduled_every_minute_after_migrate():
     from django_q.models import Schedule
 
-    schedule = Schedule.objects.get(func="routing.tasks.route_stragglers")
+    schedule = Schedule.objects.get(func="salesforce.tasks.rerun_lost_work")
 
     assert (schedule.schedule_type, schedule.minutes) == ("I", 1)

@@ -19,12 +19,26 @@ def test_every_schedule_exists_and_names_an_importable_task():
 @pytest.mark.django_db
 def test_a_deleted_schedule_comes_back_and_an_edited_one_is_kept():
     Schedule.objects.filter(func="ttfr.tasks.check_sla").delete()
-    Schedule.objects.filter(func="routing.tasks.route_stragglers").update(minutes=3)
+    Schedule.objects.filter(func="salesforce.tasks.rerun_lost_work").update(minutes=3)
 
     created = schedules_sync()
 
     assert created == 1 and Schedule.objects.filter(func="ttfr.tasks.check_sla").exists()
-    assert Schedule.objects.get(func="routing.tasks.route_stragglers").minutes == 3
+    assert Schedule.objects.get(func="salesforce.tasks.rerun_lost_work").minutes == 3
+
+
+@pytest.mark.django_db
+def test_a_retired_schedule_is_removed():
+    Schedule.objects.create(
+        name="routing: route leads whose task was lost",
+        func="routing.tasks.route_stragglers",
+        schedule_type="I",
+        minutes=1,
+    )
+
+    schedules_sync()
+
+    assert not Schedule.objects.filter(func="routing.tasks.route_stragglers").exists()
 
 
 @pytest.mark.django_db(transaction=True)
