@@ -1,14 +1,13 @@
 """Dashboards: who may see them, filters in the URL, exports, hostile text, bounded queries."""
 
 import csv
-import datetime as dt
 import io
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from flywheel_site.roles import LABELERS, MANAGERS, OPS
-from ttfr.models import LeadFact
+from tests.analytics.facts import smb_facts
 
 pytestmark = pytest.mark.django_db
 PAGES = ("", "ttfr/", "routing/", "templates/", "flywheel/")
@@ -25,19 +24,7 @@ def user_in(group: str | None) -> User:
 
 @pytest.fixture
 def facts():
-    now = dt.datetime.now(dt.UTC)
-    for n, source in enumerate(["Web", XSS, FORMULA, "Web"]):
-        LeadFact.objects.create(
-            lead_id=f"00Q5f0000000{n:03d}AAA",
-            created_at=now - dt.timedelta(days=1),
-            owner_id="0055f0000000001AAA",
-            team="NA",
-            segment="SMB",
-            region="NA",
-            lead_source=source,
-            ttfr_minutes=10.0 + n,
-            business_minutes=10.0 + n,
-        )
+    smb_facts([(source, 1) for source in ("Web", XSS, FORMULA, "Web")])
 
 
 @pytest.mark.parametrize("page", PAGES)

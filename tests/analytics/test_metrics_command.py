@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from flywheel_site.roles import MANAGERS
-from ttfr.models import LeadFact
+from tests.analytics.facts import smb_facts
 
 pytestmark = pytest.mark.django_db
 FORMULA = "=1+2"
@@ -19,19 +19,7 @@ PAGES = ("overview", "ttfr", "routing", "templates", "flywheel")
 
 @pytest.fixture
 def facts():
-    now = dt.datetime.now(dt.UTC)
-    for n, (source, days_ago) in enumerate([("Web", 1), (FORMULA, 2), ("Web", 3), ("Old", 20)]):
-        LeadFact.objects.create(
-            lead_id=f"00Q5f0000000{n:03d}AAA",
-            created_at=now - dt.timedelta(days=days_ago),
-            owner_id="0055f0000000001AAA",
-            team="NA",
-            segment="SMB",
-            region="NA",
-            lead_source=source,
-            ttfr_minutes=10.0 + n,
-            business_minutes=10.0 + n,
-        )
+    smb_facts([("Web", 1), (FORMULA, 2), ("Web", 3), ("Old", 20)])
 
 
 def run(*args: str) -> str:

@@ -1,10 +1,12 @@
-"""Shared fixtures for the flywheel tests: a schema, rules, and deciding helpers."""
+"""Shared fixtures for the flywheel tests: a schema, rules, deciding helpers and staff users."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group, User
 
 from flywheel.gateway import Rules, decide
+from flywheel_site.roles import LABELERS, roles_sync
 
 SCHEMA = {
     "type": "object",
@@ -47,3 +49,22 @@ def decide_case():
         return decide(**{**arguments, **overrides})
 
     return run
+
+
+def staff_user(name: str, role: str) -> User:
+    """A staff user in the ``role`` group (the role groups synced first)."""
+    roles_sync()
+    user = User.objects.create_user(name, password="pw-12345-long", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def labeler() -> User:
+    return staff_user("lina", LABELERS)
+
+
+@pytest.fixture
+def labeler_client(client, labeler):
+    client.force_login(labeler)
+    return client

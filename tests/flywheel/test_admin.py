@@ -7,34 +7,15 @@ import json
 import zipfile
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from flywheel.admin import DecisionAdmin
 from flywheel.models import Decision, Label
-from flywheel_site.roles import LABELERS, MANAGERS, roles_sync
-from tests.flywheel.conftest import RULES_OUTPUT, Rules
+from flywheel_site.roles import MANAGERS
+from tests.flywheel.conftest import RULES_OUTPUT, Rules, staff_user
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:flywheel_decision_changelist")
-
-
-def _user(name: str, role: str) -> User:
-    roles_sync()
-    user = User.objects.create_user(name, password="pw-12345-long", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def labeler() -> User:
-    return _user("lina", LABELERS)
-
-
-@pytest.fixture
-def labeler_client(client, labeler):
-    client.force_login(labeler)
-    return client
 
 
 def _confident(confidence: float):
@@ -144,7 +125,7 @@ def test_bulk_accept_twice_adds_no_second_label(labeler_client, decide_case):
 
 def test_manager_sees_the_list_but_cannot_bulk_accept(client, decide_case):
     decision_id = decide_case(rules=_confident(0.95)).decision_id
-    client.force_login(_user("mia", MANAGERS))
+    client.force_login(staff_user("mia", MANAGERS))
 
     page = client.get(CHANGELIST)
     client.post(CHANGELIST, {"action": "bulk_accept", "_selected_action": [decision_id]})

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from flywheel.hooks import correction_hook_register, correction_hook_unregister
 from flywheel.models import Decision, Label
-from flywheel_site.roles import LABELERS, MANAGERS, roles_sync
+from flywheel_site.roles import LABELERS, MANAGERS
+from tests.flywheel.conftest import staff_user
 
 pytestmark = pytest.mark.django_db
 WORKLOAD = "triage"  # no correction hook registered for it
-
-
-def _user(name: str, role: str) -> User:
-    roles_sync()
-    user = User.objects.create_user(name, password="pw-12345-long", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def labeler() -> User:
-    return _user("lina", LABELERS)
-
-
-@pytest.fixture
-def labeler_client(client, labeler):
-    client.force_login(labeler)
-    return client
 
 
 def _review_url(decision_id: int) -> str:
@@ -57,7 +39,7 @@ def test_labeler_sees_the_review_page(labeler_client, decide_case):
 
 def test_manager_cannot_review(client, decide_case):
     decision_id = decide_case(workload=WORKLOAD).decision_id
-    client.force_login(_user("mia", MANAGERS))
+    client.force_login(staff_user("mia", MANAGERS))
 
     page = client.get(_review_url(decision_id))
     post = client.post(_review_url(decision_id), {"action": "accept"})
@@ -203,7 +185,7 @@ def test_review_page_query_count_does_not_grow_with_labels(
             decision_id=decision_id,
             verdict="correct",
             source="human",
-            reviewer=_user(f"r{n}", LABELERS),
+            reviewer=staff_user(f"r{n}", LABELERS),
         )
 
     with django_assert_max_num_queries(8):

@@ -17,8 +17,6 @@ from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 from routing.services.config import policy_load_file
-from salesforce import auth
-from salesforce.usage import breaker, recorder
 from tests.processes import AppProcess, app_env, cluster_name, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,19 +110,12 @@ class Org:
 
 
 @pytest.fixture
-def org(emulator, settings, transactional_db) -> Iterator[Org]:
+def org(sf_settings, transactional_db) -> Iterator[Org]:
     """A freshly reset org, the default routing policy, and the test process aimed at the org."""
-    assert emulator.control("POST", "/__emulator__/reset").status_code == 200
-    for name, value in emulator.connection_env.items():
-        setattr(settings, name, value)
-    auth.clear_token_cache()
-    breaker.reset()
-    recorder.discard()
+    emulator = sf_settings
     policy_load_file(path=ROOT / "config" / "routing_policy.json")
     yield Org(emulator)
     emulator.control("POST", "/__emulator__/reset")
-    auth.clear_token_cache()
-    recorder.discard()
 
 
 @pytest.fixture

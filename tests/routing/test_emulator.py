@@ -10,9 +10,7 @@ from django.utils import timezone
 
 from routing import tasks
 from routing.models import Assignment, Rep
-from salesforce import auth
 from salesforce.models import ChangeEvent
-from salesforce.usage import breaker, recorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 INTEGRATION = "0055f000000001cAAA"
@@ -20,15 +18,8 @@ LEAD_TRIAGE = "00G5f0000000007EAA"
 
 
 @pytest.fixture
-def org(emulator, settings):
-    assert emulator.control("POST", "/__emulator__/reset").status_code == 200
-    for name, value in emulator.connection_env.items():
-        setattr(settings, name, value)
-    auth.clear_token_cache()
-    breaker.reset()
-    recorder.discard()
-    yield emulator
-    auth.clear_token_cache()
+def org(sf_settings):
+    return sf_settings
 
 
 def _create_leads(org, leads: list[dict]) -> list[ChangeEvent]:

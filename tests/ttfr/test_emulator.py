@@ -9,11 +9,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from salesforce import auth
 from salesforce.client import get_client
 from salesforce.models import ChangeEvent
 from salesforce.records import parse_sf_datetime
-from salesforce.usage import breaker, recorder
 from ttfr import rules, tasks
 from ttfr.models import LeadFact
 from ttfr.services.backfill import ttfr_backfill
@@ -26,15 +24,8 @@ HISTORY_DAYS, LEADS_PER_DAY = 10, 200
 
 
 @pytest.fixture
-def org(emulator, settings):
-    assert emulator.control("POST", "/__emulator__/reset").status_code == 200
-    for name, value in emulator.connection_env.items():
-        setattr(settings, name, value)
-    auth.clear_token_cache()
-    breaker.reset()
-    recorder.discard()
-    yield emulator
-    auth.clear_token_cache()
+def org(sf_settings):
+    return sf_settings
 
 
 def stamp(value: dt.datetime) -> str:
