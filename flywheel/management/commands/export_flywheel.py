@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flywheel.exports import FORMATS, ExportOptions, export_write
 from flywheel.models import Decision
+from flywheel_site.command_helpers import day_option, progress_bar
 
 
 class Command(BaseCommand):
@@ -59,29 +59,11 @@ class Command(BaseCommand):
         self.stdout.write(summary.line())
 
     def _progress(self, decisions: Iterator[Decision], total: int) -> Iterator[Decision]:
-        return iter(tqdm(decisions, total=total, unit="decision", file=_Raw(self.stderr)))
-
-
-class _Raw:
-    """tqdm's carriage-return updates through a command's stderr (no newline appended)."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
+        return iter(progress_bar(self.stderr, iterable=decisions, total=total, unit="decision"))
 
 
 def _day(value: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise CommandError(f"--since {value!r} is not a date like 2026-01-31.") from error
+    return day_option(value) if value else None
 
 
 def _share(value: object) -> float | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flywheel.learning.choices import ModelMode
 from flywheel.learning.specs import SPECS
 from flywheel.learning.training import STAGES, TrainingRefused, min_labels_default, model_train
+from flywheel_site.command_helpers import progress_bar
 
 MODES = (ModelMode.OFF, ModelMode.SHADOW, ModelMode.AB)
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         min_labels = options["min_labels"]
         if min_labels is not None and int(min_labels) < 1:
             raise CommandError("--min-labels must be 1 or more.")
-        bar = tqdm(total=len(STAGES), unit="step", file=_Raw(self.stderr))
+        bar = progress_bar(self.stderr, total=len(STAGES), unit="step")
         try:
             report = model_train(
                 workload=str(options["workload"]),
@@ -104,16 +104,3 @@ class Command(BaseCommand):
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
-
-
-class _Raw:
-    """tqdm's carriage-return updates through a command's stderr (no newline appended)."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
-from tqdm import tqdm
 
+from flywheel_site.command_helpers import day_option, progress_bar
 from salesforce.client import get_client
 from salesforce.models import ApiUsage
 from salesforce.usage import recorder
@@ -23,20 +23,13 @@ def _api_calls() -> int:
     return int(total or 0)
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--since {value!r} is not a date like 2026-01-31.") from None
-
-
 class Command(BaseCommand):
     help = "Compute time to first response for past leads and write the changed ones back."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--since",
-            type=_date,
+            type=day_option,
             default=None,
             help=f"Leads created on or after this date (default: {DEFAULT_DAYS} days ago).",
         )
@@ -46,7 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         since = options["since"] or dt.datetime.now(dt.UTC).date() - dt.timedelta(DEFAULT_DAYS)
-        bar = tqdm(unit="lead", desc="backfill", file=self.stderr, disable=None)
+        bar = progress_bar(self.stderr, unit="lead", desc="backfill", disable=None)
         try:
             report = ttfr_backfill(
                 client=get_client(workload=WORKLOAD),
