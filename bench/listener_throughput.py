@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -24,37 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _harness import ROOT, app_env, manage
 
-from sf_emulator.testing import running_emulator  # noqa: E402
+from sf_emulator.testing import running_emulator
 
 TRIAGE = "00G5f0000000007EAA"  # the seed's Lead Triage queue
 CHUNK = 200
-
-
-def app_env(connection_env: dict[str, str], database: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "Q_", "PYTEST"))}
-    env.pop("REDIS_URL", None)
-    env.update(connection_env)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "flywheel_site.settings",
-            "SECRET_KEY": "bench-only-secret-key",
-            "DEBUG": "false",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "Q_CLUSTER_NAME": "bench-listener",
-            "ANTHROPIC_API_KEY": "",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
-    )
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
@@ -110,7 +84,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-listener-") as tmp:
         work = Path(tmp)
         with running_emulator(work / "org") as org:
-            env = app_env(org.connection_env, work / "db.sqlite3")
+            env = app_env(
+                org.connection_env,
+                database_url=f"sqlite:///{work / 'db.sqlite3'}",
+                Q_CLUSTER_NAME="bench-listener",
+            )
             manage(env, "migrate")
             mode = ["--polling", "--poll-interval", "1"] if args.polling else []
             command = [sys.executable, "manage.py", "listen", "--batch-size", str(args.batch_size)]

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
+from _harness import app_env, manage
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from sf_emulator.testing import EmulatorProcess, running_emulator  # noqa: E402
+from sf_emulator.testing import EmulatorProcess, running_emulator
 
 TARGET = 0.002
 
@@ -33,15 +29,6 @@ TARGET = 0.002
 def api_calls(emulator: EmulatorProcess) -> int:
     stats = emulator.control("GET", "/__emulator__/stats").json()["by_endpoint"]
     return sum(n for name, n in stats.items() if not name.endswith("oauth"))
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def figure(output: str, name: str) -> str:
@@ -103,21 +90,14 @@ def main() -> None:
         )
         reply.raise_for_status()
         print(f"history: {reply.json()['created']} leads in {time.perf_counter() - started:.1f} s")
-        env = {
-            **os.environ,
-            **em.connection_env,
-            "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3",
-            "DEBUG": "true",
-            "SECRET_KEY": "bench-only",
-            "REQUESTS_CA_BUNDLE": "",
-        }
+        env = app_env(em.connection_env, database_url=f"sqlite:///{scratch}/bench.sqlite3")
         manage(env, "migrate", "-v", "0")
         since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=options.days + 1)
-        run_backfill(em, env, since, "first run ")
+        first = run_backfill(em, env, since, "first run ")
         second = run_backfill(em, env, since, "second run")
         check_truth(em, options.sample)
-        if second > TARGET:
-            raise SystemExit(f"second run over budget: {second:.4f} > {TARGET} calls per lead")
+        if max(first, second) > TARGET:
+            raise SystemExit(f"over budget: {max(first, second):.4f} > {TARGET} calls per lead")
 
 
 if __name__ == "__main__":
