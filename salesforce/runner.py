@@ -30,7 +30,8 @@ class ListenOptions:
     poll_interval: float = 5.0
     default_replay: int = -1
     batch_size: int = 500
-    batch_wait: float = 0.05
+    batch_wait: float = 0.05  # below ~20 events/s
+    max_batch_wait: float = 0.5  # from ~100 events/s (see streaming.BatchWait)
     lease_name: str = "default"
 
 
@@ -259,6 +260,10 @@ class Listener:
     async def _consume(
         self, queue: asyncio.Queue, reader: asyncio.Task, lost: asyncio.Event
     ) -> None:
+        wait = streaming.BatchWait(
+            low=self.options.batch_wait,
+            high=max(self.options.batch_wait, self.options.max_batch_wait),
+        )
         while not self._done(lost):
             if reader.done() and queue.empty():
                 reader.result()  # re-raise what ended the stream
@@ -266,10 +271,11 @@ class Listener:
             batch = await streaming.next_batch(
                 queue,
                 max_size=self.options.batch_size,
-                max_wait=self.options.batch_wait,
+                max_wait=wait.seconds(),
                 first_timeout=0.5,
             )
             if batch:
+                wait.observe(len(batch))
                 await self._handle(batch)
 
     async def _handle(self, batch: list[dict]) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiosfstream_ng import Client
@@ -152,6 +154,35 @@ async def pump(client: StreamingClient, queue: asyncio.Queue) -> None:
     """Read messages forever into ``queue``; the reader is the only one awaiting receive()."""
     async for message in client:
         await queue.put(message)
+
+
+@dataclass
+class BatchWait:
+    """How long to gather a batch, from the recent event rate: ``low`` at ``low_rate`` events/s
+    and below (a lead is handed on at once), rising linearly to ``high`` at ``high_rate`` and
+    above (at 100 events/s about 50 leads a batch, so owner writes and tasks go out in bulk)."""
+
+    low: float = 0.05
+    high: float = 0.5
+    low_rate: float = 20.0
+    high_rate: float = 100.0
+    window: float = 2.0
+    _seen: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
+
+    def observe(self, count: int, *, now: float | None = None) -> None:
+        """``count`` events were just received."""
+        self._seen.append((time.monotonic() if now is None else now, count))
+
+    def rate(self, *, now: float | None = None) -> float:
+        """Events per second over the last ``window`` seconds."""
+        now = time.monotonic() if now is None else now
+        while self._seen and self._seen[0][0] < now - self.window:
+            self._seen.popleft()
+        return sum(count for _, count in self._seen) / self.window
+
+    def seconds(self, *, now: float | None = None) -> float:
+        share = (self.rate(now=now) - self.low_rate) / (self.high_rate - self.low_rate)
+        return self.low + (self.high - self.low) * min(1.0, max(0.0, share))
 
 
 async def next_batch(

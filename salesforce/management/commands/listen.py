@@ -29,17 +29,31 @@ class Command(BaseCommand):
             help="Where to start without a stored replay id: -1 new events, -2 all retained.",
         )
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--batch-wait", type=float, default=0.05, help="Seconds to gather.")
+        parser.add_argument(
+            "--batch-wait",
+            type=float,
+            default=0.05,
+            help="Seconds to gather a batch below ~20 events/s.",
+        )
+        parser.add_argument(
+            "--max-batch-wait",
+            type=float,
+            default=0.5,
+            help="Seconds to gather a batch from ~100 events/s (the wait grows with the rate).",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["batch_size"] < 1 or options["batch_wait"] < 0:
             raise CommandError("--batch-size must be at least 1 and --batch-wait not negative.")
+        if options["max_batch_wait"] < options["batch_wait"]:
+            raise CommandError("--max-batch-wait must be at least --batch-wait.")
         listen_options = ListenOptions(
             polling=options["polling"],
             poll_interval=options["poll_interval"],
             default_replay=options["replay"],
             batch_size=options["batch_size"],
             batch_wait=options["batch_wait"],
+            max_batch_wait=options["max_batch_wait"],
         )
         listener = Listener(listen_options, out=lambda text: self.stdout.write(text))
         asyncio.run(listener.run())
