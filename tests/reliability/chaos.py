@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import signal
 import threading
 import time
 from collections import Counter
@@ -77,6 +76,7 @@ class Counts:
     first_responses: int = 0
     first_responses_correct: int = 0
     auto_sent: int = 0
+    rerun_events: int = 0
     api_calls: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -87,23 +87,21 @@ class Counts:
             f"drops, {self.gap_events} gap events, {self.duplicates_delivered} duplicate "
             f"deliveries beyond one per event, {self.routed_once} routed once, "
             f"{self.first_responses_correct}/{self.first_responses} first responses correct, "
-            f"{self.auto_sent} emails auto-sent, {self.api_calls} API calls; seconds "
+            f"{self.auto_sent} emails auto-sent, {self.rerun_events} events re-run by the sweep, "
+            f"{self.api_calls} API calls; seconds "
             + ", ".join(f"{name} {value:.0f}" for name, value in self.seconds.items())
         )
 
 
 class Supervisor:
-    """Keeps one listener and one cluster running; kills and restarts them on demand.
+    """Keeps one listener and one cluster running; SIGKILLs and restarts them on demand.
 
-    The Redis broker hands tasks out without acknowledgement: a SIGKILLed cluster loses the
-    tasks it held (django-q2 limitation, see docs/OPERATIONS.md). On Redis the cluster is
-    therefore stopped with SIGTERM to its main process (a restart that finishes the tasks in
-    hand; SIGTERM to every worker at once loses them too); the listener
-    is SIGKILLed on every broker."""
+    On every broker: the tasks a killed cluster held come back by the ORM broker's redelivery
+    or, on Redis (no acknowledgements), by the sweep that re-runs unfinished work
+    (``salesforce.tasks.rerun_lost_work``, after Q_RETRY)."""
 
     def __init__(self, emulator, *, cluster: str, **extra: str) -> None:
         self.env = app_env(emulator, cluster=cluster, **extra)
-        self.acknowledging_broker = not self.env.get("REDIS_URL")
         self.generation = Counter()
         self.processes: dict[str, AppProcess] = {}
         self.retired: list[AppProcess] = []
@@ -115,16 +113,9 @@ class Supervisor:
         return process
 
     def kill(self, name: str) -> str:
-        """Stop ``name`` abruptly; returns how (for the counts)."""
-        process = self.processes[name]
-        self.retired.append(process)
-        if name == "qcluster" and not self.acknowledging_broker:
-            # SIGTERM to the cluster's main process only (as systemd's KillMode=mixed and
-            # `make demo` do): it stops its workers once they finish the tasks in hand.
-            process.process.send_signal(signal.SIGTERM)
-            process.process.wait(120)
-            return f"{name} (SIGTERM)"
-        process.kill()
+        """SIGKILL ``name``; returns the name (for the counts)."""
+        self.retired.append(self.processes[name])
+        self.processes[name].kill()
         return name
 
     def check(self) -> None:

@@ -1,5 +1,5 @@
 """Chaos: synthetic traffic with rep responses through a real `manage.py listen` and `manage.py
-qcluster` that are SIGKILLed at random moments and restarted, under 5 % REST 503s, session expiry,
+qcluster` that are SIGKILLed at random moments and restarted (on both brokers), under 5 % REST 503s, session expiry,
 stream drops, duplicate deliveries and a gap. Afterwards the org's field history and ground truth
 must show every lead routed exactly once, every first response recorded once at the earliest
 human touch, and no email auto-sent twice. Sized by CHAOS_* (see tests/reliability/chaos.py)."""
@@ -25,7 +25,7 @@ from routing.models import Assignment, Rep
 from routing.services.config import policy_load
 from salesforce import auth
 from salesforce.client import get_client
-from salesforce.models import ChangeEvent, ReplayPosition
+from salesforce.models import ChangeEvent, DeadLetter, ReplayPosition
 from salesforce.usage import breaker, recorder
 from templates_app.choices import SuggestionStatus
 from templates_app.models import EmailTemplate, TemplateSuggestion
@@ -84,10 +84,13 @@ def routed_count() -> int:
 
 
 def drained(org: Org, queue: str) -> bool:
-    """Every published change stored and dispatched, and no task waiting in the broker."""
+    """Every published change stored and dispatched, no task waiting in the broker, and every
+    workload done with every event (work lost with a killed cluster re-run by the sweep)."""
     last = org.stream()["last_replay_id"]
     stored = ReplayPosition.objects.aggregate(last=Max("replay_id"))["last"] or 0
     if stored < last or ChangeEvent.objects.filter(dispatched_at__isnull=True).exists():
+        return False
+    if ChangeEvent.objects.filter(pending_workloads__gt=0).exists():
         return False
     broker = get_broker(list_key=queue)
     if isinstance(broker, ORM):
@@ -103,6 +106,8 @@ def app_state(org: Org, queue: str) -> dict:
             Counter(ChangeEvent.objects.filter(entity="Lead").values_list("change_type", "source"))
         ),
         "undispatched": ChangeEvent.objects.filter(dispatched_at__isnull=True).count(),
+        "unfinished work": ChangeEvent.objects.filter(pending_workloads__gt=0).count(),
+        "re-run events": ChangeEvent.objects.filter(reruns__gt=0).count(),
         "queued tasks": OrmQ.objects.filter(key=queue).count(),
         "replay positions": list(ReplayPosition.objects.values_list("channel", "replay_id")),
         "stream": org.stream(),
@@ -177,7 +182,8 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, 
                 routed=routed_count,
                 leads=counts.leads,
                 drained=lambda: drained(org, queue),
-                timeout=90 + plan.seconds,
+                # the sweep runs every minute, the scheduler looks every 30 s
+                timeout=180 + plan.seconds,
                 seconds=counts.seconds,
                 check=runner.check,
             )
@@ -217,6 +223,7 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, 
     counts.first_responses = len(with_response)
     counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
     counts.auto_sent = sum(emails.values())
+    counts.rerun_events = ChangeEvent.objects.filter(reruns__gt=0).count()
     stream = org.stream()
     counts.duplicates_delivered = stream["events_delivered"] - stream["events_published"]
     with capsys.disabled():
@@ -237,3 +244,4 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, 
     assert sent <= set(emails)
     assert {statuses.get(lead) for lead in emails} <= {SuggestionStatus.SENT, SENDING}
     assert counts.auto_sent > 0
+    assert not DeadLetter.objects.filter(source="sweep").exists()  # no work given up
