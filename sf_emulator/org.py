@@ -173,6 +173,7 @@ class Org:
                         "Email": person["email"],
                         "Department": person.get("team"),
                         "TimeZoneSidKey": person.get("time_zone"),
+                        "ManagerId": person.get("manager"),
                     },
                     user_id=system_user,
                     system=True,

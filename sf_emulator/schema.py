@@ -175,6 +175,7 @@ def _user() -> list[FieldInfo]:
         _f("Department", "string", length=80),
         _f("TimeZoneSidKey", "picklist", length=40),
         _f("UserType", "picklist", length=40),
+        _ref("ManagerId", ("User",), "Manager"),
     ]
 
 

@@ -39,7 +39,15 @@ class LeadFactAdmin(ReadOnlyAdmin):
 
 @admin.register(SlaBreach)
 class SlaBreachAdmin(ReadOnlyAdmin):
-    list_display = ("lead_id", "detected_at", "team", "owner_id", "new_owner_id", "sla_minutes")
+    list_display = (
+        "lead_id",
+        "detected_at",
+        "team",
+        "owner_id",
+        "new_owner_id",
+        "notified_to",
+        "sla_minutes",
+    )
     list_filter = ("team", "segment")
     search_fields = ("=lead_id", "=owner_id")
     ordering = ("-detected_at",)

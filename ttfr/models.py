@@ -72,6 +72,9 @@ class SlaBreach(models.Model):
     detected_at = models.DateTimeField()
     actions = models.JSONField(default=list, blank=True, help_text="notify / reassign")
     new_owner_id = models.CharField(max_length=18, blank=True)
+    notified_to = models.CharField(
+        max_length=254, blank=True, help_text="The owner's manager the breach was emailed to."
+    )
     decision_id = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(max_length=255, blank=True)
 

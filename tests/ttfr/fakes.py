@@ -109,10 +109,13 @@ class FakeClient:
             "Task": [],
             "EmailMessage": [],
             "EmailMessageRelation": [],
+            "User": [],
         }
         self.calls = 0
         self.queries: list[str] = []
         self.updates: list[list[dict]] = []
+        self.emails: list[dict] = []
+        self.email_error: dict | None = None  # every email fails with it when set
 
     def add(self, sobject: str, *rows: dict) -> None:
         self.rows[sobject] += rows
@@ -128,6 +131,9 @@ class FakeClient:
         return next((e for e in self.rows["EmailMessage"] if e["Id"] == email_id), {})
 
     def _shape(self, sobject: str, row: dict) -> dict:
+        if sobject == "User":
+            manager = next((u for u in self.rows["User"] if u["Id"] == row.get("ManagerId")), None)
+            return {**row, "Manager": manager}
         if sobject != "EmailMessageRelation":
             return dict(row)
         return {**row, "EmailMessage": self._email(row["EmailMessageId"])}
@@ -191,6 +197,13 @@ class FakeClient:
         if sobject == "EmailMessageRelation":
             return source.get("Incoming") is False and source.get("Status") == "3"
         return True
+
+    def send_email_simple(self, inputs: list[dict]) -> list[dict]:
+        self.calls += math.ceil(len(inputs) / 100)
+        if self.email_error is not None:
+            return [{"isSuccess": False, "errors": [self.email_error]} for _ in inputs]
+        self.emails += inputs
+        return [{"isSuccess": True, "errors": []} for _ in inputs]
 
     def update_records(self, sobject: str, records: list[dict]) -> list[RecordResult]:
         # like salesforce.client: one Collections call up to 200, one composite call up to 1,000

@@ -13,7 +13,8 @@ from salesforce.client import get_client
 from salesforce.models import ChangeEvent
 from salesforce.records import parse_sf_datetime
 from ttfr import rules, tasks
-from ttfr.models import LeadFact
+from ttfr.models import LeadFact, SlaBreach
+from ttfr.services import lead_fact_assignment_record
 from ttfr.services.backfill import ttfr_backfill
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -128,3 +129,31 @@ def test_backfill_of_generated_history_matches_the_truth_within_budget(org):
         at = parse_sf_datetime(record[rules.FIELD_AT])
         assert abs((at - parse_sf_datetime(expected["at"])).total_seconds()) < 1, item["id"]
         assert record[rules.FIELD_USER] == expected["user_id"]
+
+
+def test_sla_breach_emails_the_owners_manager_from_the_org(org, settings):
+    # Jordan Smith reports to Avery Nguyen in the seeded org; the lead is three days old, so past
+    # its 60 business minutes whatever the weekday
+    settings.TTFR_SLA_ACTIONS = ["notify"]
+    lead = create(org, "Lead", {"LastName": "Late", "Company": "Slow Co"}).record_id
+    created = timezone.now() - dt.timedelta(days=3)
+    lead_fact_assignment_record(
+        lead_id=lead,
+        assigned_at=created,
+        owner_id="0055f0000000002AAA",
+        team="NA",
+        segment="SMB",
+        region="NA",
+        created_at=created,
+    )
+
+    tasks.check_sla()
+    tasks.check_sla()
+
+    emails = get_client(workload="test").query_all(
+        "SELECT Id, ToAddress, Subject, TextBody, CreatedById FROM EmailMessage"
+    )
+    assert [e["ToAddress"] for e in emails] == ["avery.nguyen@flywheel.demo"]  # once
+    assert lead in emails[0]["TextBody"] and "Jordan" in emails[0]["TextBody"]
+    assert SlaBreach.objects.get(lead_id=lead).notified_to == "avery.nguyen@flywheel.demo"
+    assert lead_record(org, lead)[rules.FIELD_AT] is None  # the email is no touch on the lead

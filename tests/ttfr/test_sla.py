@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import override_settings
 
-from tests.ttfr.fakes import LEAD_A, REP, REP_2, T0, FakeClient, lead
+from tests.ttfr.fakes import LEAD_A, LEAD_B, REP, REP_2, T0, FakeClient, lead
 from ttfr.models import LeadFact, SlaBreach
 from ttfr.services import lead_fact_assignment_record, sla
 
@@ -58,20 +58,24 @@ def gateway(monkeypatch) -> FakeGateway:
     return fake
 
 
-@pytest.fixture
-def org() -> FakeClient:
-    client = FakeClient()
-    client.add("Lead", lead(LEAD_A))
+def assigned(lead_id: str, owner_id: str) -> None:
     lead_fact_assignment_record(
-        lead_id=LEAD_A,
+        lead_id=lead_id,
         assigned_at=T0,
-        owner_id=REP,
+        owner_id=owner_id,
         team="NA",
         segment="SMB",
         region="NA",
         lead_source="Web",
         created_at=T0,
     )
+
+
+@pytest.fixture
+def org() -> FakeClient:
+    client = FakeClient()
+    client.add("Lead", lead(LEAD_A))
+    assigned(LEAD_A, REP)
     return client
 
 
@@ -145,6 +149,75 @@ def test_reassignment_is_logged_as_a_flywheel_decision_with_its_effect(org):
     assert decision.output["owner_id"] == REP_2
     assert decision.effect == {"owner_written": REP_2}
     assert SlaBreach.objects.get().decision_id == decision.id
+
+
+MANAGER = "0055f0000000009AAA"
+LEAD_C, LEAD_D = "00Q5f00000000CCCCC", "00Q5f00000000DDDDD"
+QUEUE = "00G5f0000000001EAA"
+
+
+@pytest.fixture
+def managed(org) -> FakeClient:
+    """REP and REP_2 report to MANAGER; REP_3 has no manager; LEAD_B is owned by REP_2 and a
+    third lead by a queue."""
+    org.add(
+        "User",
+        {"Id": MANAGER, "Name": "Morgan Lee", "Email": "morgan@acme.test", "ManagerId": None},
+        {"Id": REP, "Name": "Avery Nguyen", "ManagerId": MANAGER},
+        {"Id": REP_2, "Name": "Jordan Smith", "ManagerId": MANAGER},
+        {"Id": REP_3, "Name": "Taylor Brooks", "ManagerId": None},
+    )
+    for lead_id, owner_id in ((LEAD_B, REP_2), (LEAD_C, REP_3), (LEAD_D, QUEUE)):
+        org.add("Lead", lead(lead_id))
+        assigned(lead_id, owner_id)
+    return org
+
+
+@override_settings(TTFR_SLA_ACTIONS=["notify"])
+def test_notify_emails_each_manager_once_with_their_reports_breaches(managed, gateway):
+    breaches = {b.lead_id: b for b in check(managed, 90)}
+
+    assert len(managed.emails) == 1
+    email = managed.emails[0]
+    assert email["emailAddresses"] == "morgan@acme.test"
+    assert email["emailSubject"] == "SLA breach: 2 leads not answered in time"
+    assert LEAD_A in email["emailBody"] and LEAD_B in email["emailBody"]
+    assert "Avery Nguyen" in email["emailBody"] and "Jordan Smith" in email["emailBody"]
+    assert "relatedRecordId" not in email  # not linked to the leads: no touch on them
+    assert (breaches[LEAD_A].notified_to, breaches[LEAD_B].notified_to) == ("morgan@acme.test",) * 2
+    assert breaches[LEAD_C].note == "No manager to notify."
+    assert breaches[LEAD_D].note == "No manager to notify."
+    stored = SlaBreach.objects.get(lead_id=LEAD_A)
+    assert stored.notified_to == "morgan@acme.test"
+    # every breach is a decision (the owner stays), the email its effect
+    assert len(gateway.decisions) == 4 and managed.updates == []
+    decided = {d["subject_id"]: d["output"] for d in gateway.decisions}
+    assert decided[LEAD_A] == {"owner_id": REP, "notify_manager": True, "reason": "sla_breach"}
+    notified = [e for _, e in gateway.effects if "manager_notified" in e]
+    assert notified == [{"manager_notified": "morgan@acme.test"}] * 2
+
+
+@override_settings(TTFR_SLA_ACTIONS=["notify", "reassign"])
+def test_the_manager_email_says_where_a_lead_was_reassigned(managed, gateway):
+    check(managed, 90)
+
+    assert f"{LEAD_A}, owner Avery Nguyen" in managed.emails[0]["emailBody"]
+    assert f"reassigned to {REP_2}" in managed.emails[0]["emailBody"]
+    assert SlaBreach.objects.get(lead_id=LEAD_A).new_owner_id == REP_2
+
+
+@override_settings(TTFR_SLA_ACTIONS=["notify"])
+def test_a_failed_manager_email_keeps_the_breach_with_the_reason(managed, gateway):
+    managed.email_error = {"statusCode": "INVALID_EMAIL_ADDRESS", "message": "bad address"}
+
+    check(managed, 90)
+
+    breach = SlaBreach.objects.get(lead_id=LEAD_A)
+    assert breach.notified_to == ""
+    assert (
+        breach.note.startswith("Manager email failed:") and "INVALID_EMAIL_ADDRESS" in breach.note
+    )
+    assert check(managed, 120) == []  # still breached once: no retry storm of emails
 
 
 @pytest.mark.django_db

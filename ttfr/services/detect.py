@@ -21,6 +21,8 @@ ACTIVITY_ENTITIES = ("Task", "EmailMessage")
 class SalesforceClient(sources.QueryClient, Protocol):
     def update_records(self, sobject: str, records: list[dict]) -> list: ...
 
+    def send_email_simple(self, inputs: list[dict]) -> list[dict]: ...
+
 
 @dataclass
 class DetectResult:

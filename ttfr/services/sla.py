@@ -1,10 +1,13 @@
 """SLA breaches: unanswered leads whose business time elapsed exceeds their SLA.
 
 Off by default (``TTFR_SLA_ACTIONS = []``): the fact table's breach flags are refreshed either
-way. ``notify`` logs a warning and keeps a ``SlaBreach`` row the dashboard lists; ``reassign``
-hands the lead to the next member of the owner's routing pool (the one after the owner, in the
-pool's member order, wrapping round), decided through the flywheel gateway (workload "sla") and
-written in one Collections update. A lead breaches once: its ``SlaBreach`` row is the key.
+way. With actions, every new breach is a ``SlaBreach`` row (the dashboard lists them) and a
+decision of the flywheel gateway (workload "sla"). ``notify`` emails the owner's manager (the
+owner's ``ManagerId`` in Salesforce), one email per manager per check listing their team's
+breaches, through the Simple Email Action (not linked to the leads, so it is no touch on them);
+``reassign`` hands the lead to the next member of the owner's routing pool (the one after the
+owner, in the pool's member order, wrapping round), written in one Collections update. A lead
+breaches once: its ``SlaBreach`` row is the key.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 
+from salesforce.auth import SalesforceError
 from ttfr import conf
 from ttfr.hours import BusinessCalendar, business_minutes
 from ttfr.models import LeadFact, SlaBreach
@@ -28,7 +32,11 @@ LOOKBACK = dt.timedelta(days=7)
 PROMPT_VERSION = "sla-v1"
 OUTPUT_SCHEMA = {
     "type": "object",
-    "properties": {"owner_id": {"type": "string"}, "reason": {"type": "string"}},
+    "properties": {
+        "owner_id": {"type": "string"},
+        "notify_manager": {"type": "boolean"},
+        "reason": {"type": "string"},
+    },
     "required": ["owner_id"],
 }
 PoolsGetter = Callable[[], list[dict]]
@@ -90,8 +98,11 @@ def sla_breaches_check(
     if not actions or not breached:
         return []
     breaches = [_breach(fact, actions=actions, now=now, calendars=calendars) for fact in breached]
+    _decide(breaches=breaches, facts=breached, pools=pools_get(), actions=actions)
     if "reassign" in actions:
-        _reassign(client=client, breaches=breaches, facts=breached, pools=pools_get())
+        _reassign(client=client, breaches=breaches)
+    if "notify" in actions:
+        _notify(client=client, breaches=breaches)
     SlaBreach.objects.bulk_create(breaches)
     return breaches
 
@@ -105,14 +116,6 @@ def _breach(
 ) -> SlaBreach:
     calendar = calendars.get(fact.team) or calendars.get(fact.region) or conf.calendar_for("")
     elapsed = business_minutes(start=fact.created_at, end=now, calendar=calendar)
-    if "notify" in actions:
-        logger.warning(
-            "SLA breach: lead %s (owner %s, team %s) unanswered after %s business minutes",
-            fact.lead_id,
-            fact.owner_id or "unknown",
-            fact.team or "unknown",
-            elapsed,
-        )
     return SlaBreach(
         lead_id=fact.lead_id,
         owner_id=fact.owner_id,
@@ -125,18 +128,24 @@ def _breach(
     )
 
 
-def _reassign(
+def _decide(
     *,
-    client: SalesforceClient,
     breaches: list[SlaBreach],
     facts: list[LeadFact],
     pools: list[dict],
+    actions: frozenset[str],
 ) -> None:
-    decide, rules_type, effect_record = _gateway()
-    writes: dict[str, tuple[SlaBreach, int | None]] = {}
+    """One decision per breach: the owner to hand the lead to (the next pool member when
+    ``reassign`` is on, else the owner stays) and whether the manager is told."""
+    decide, rules_type, _ = _gateway()
+    reassign = "reassign" in actions
     for breach, fact in zip(breaches, facts, strict=True):
-        target = next_pool_member(
-            pools=pools, owner_id=fact.owner_id, segment=fact.segment, region=fact.region
+        target = (
+            next_pool_member(
+                pools=pools, owner_id=fact.owner_id, segment=fact.segment, region=fact.region
+            )
+            if reassign
+            else ""
         )
         context = {
             "lead_id": fact.lead_id,
@@ -145,6 +154,8 @@ def _reassign(
             "segment": fact.segment,
             "region": fact.region,
             "sla_minutes": breach.sla_minutes,
+            "business_minutes": breach.business_minutes,
+            "actions": sorted(actions),
             "next_pool_member": target,
         }
         result = decide(
@@ -154,34 +165,123 @@ def _reassign(
             messages=_messages(context),
             prompt_version=PROMPT_VERSION,
             output_schema=OUTPUT_SCHEMA,
-            rules=lambda ctx: rules_type(
-                output={"owner_id": ctx["next_pool_member"], "reason": "sla_breach"},
-                confidence=1.0 if ctx["next_pool_member"] else 0.0,
-                explanation="Unanswered past its SLA: next member of the owner's pool."
-                if ctx["next_pool_member"]
-                else "Unanswered past its SLA, but the owner is in no pool with others.",
-            ),
+            rules=_rules(rules_type),
             use_llm=False,
         )
         breach.decision_id = result.decision_id
         owner = (result.output or {}).get("owner_id") or ""
         if owner and owner != fact.owner_id:
-            writes[fact.lead_id] = (breach, result.decision_id)
             breach.new_owner_id = owner
-        else:
+        elif reassign:
             breach.note = "No other pool member to reassign to."
+
+
+def _rules(rules_type: type) -> Callable[[dict], Any]:
+    def rules(ctx: dict) -> Any:
+        target = ctx["next_pool_member"]
+        notify = "notify" in ctx["actions"]
+        if target:
+            why = "Unanswered past its SLA: next member of the owner's pool."
+        elif "reassign" in ctx["actions"]:
+            why = "Unanswered past its SLA, but the owner is in no pool with others."
+        else:
+            why = "Unanswered past its SLA: the owner keeps it."
+        return rules_type(
+            output={
+                "owner_id": target or ctx["owner_id"],
+                "notify_manager": notify,
+                "reason": "sla_breach",
+            },
+            confidence=1.0 if target or "reassign" not in ctx["actions"] else 0.0,
+            explanation=why + (" The owner's manager is emailed." if notify else ""),
+        )
+
+    return rules
+
+
+def _reassign(*, client: SalesforceClient, breaches: list[SlaBreach]) -> None:
+    _, _, effect_record = _gateway()
+    writes = {b.lead_id: b for b in breaches if b.new_owner_id}
     if not writes:
         return
-    records = [{"Id": lead_id, "OwnerId": b.new_owner_id} for lead_id, (b, _) in writes.items()]
+    records = [{"Id": lead_id, "OwnerId": b.new_owner_id} for lead_id, b in writes.items()]
     for result in client.update_records("Lead", records):
-        breach, decision_id = writes.get(result.id, (None, None))
+        breach = writes.get(result.id)
         if breach is None:
             continue
         if result.success:
-            effect_record(decision_id=decision_id, effect={"owner_written": breach.new_owner_id})
+            effect_record(
+                decision_id=breach.decision_id, effect={"owner_written": breach.new_owner_id}
+            )
         else:
             breach.note = f"Reassignment failed: {result.errors}"[:255]
             breach.new_owner_id = ""
+
+
+MANAGERS_SOQL = (
+    "SELECT Id, Name, ManagerId, Manager.Name, Manager.Email FROM User WHERE Id IN ({ids})"
+)
+
+
+def _notify(*, client: SalesforceClient, breaches: list[SlaBreach]) -> None:
+    """Email each owner's manager the breaches of their reports (one email per manager), log a
+    warning per breach either way. A breach whose owner is a queue or has no manager (or whose
+    email failed) keeps a note saying so."""
+    for breach in breaches:
+        logger.warning(
+            "SLA breach: lead %s (owner %s, team %s) unanswered after %s business minutes",
+            breach.lead_id,
+            breach.owner_id or "unknown",
+            breach.team or "unknown",
+            breach.business_minutes,
+        )
+    owners = sorted({b.owner_id for b in breaches if b.owner_id.startswith("005")})
+    users = (
+        {row["Id"][:15]: row for row in client.query_ids(MANAGERS_SOQL, owners)} if owners else {}
+    )
+    by_manager: dict[str, list[tuple[SlaBreach, str]]] = {}
+    for breach in breaches:
+        user = users.get(breach.owner_id[:15]) or {}
+        email = ((user.get("Manager") or {}).get("Email") or "").strip()
+        if not email:
+            breach.note = (breach.note + " " if breach.note else "") + "No manager to notify."
+            continue
+        by_manager.setdefault(email, []).append((breach, user.get("Name") or breach.owner_id))
+    if not by_manager:
+        return
+    inputs = [_manager_email(email, items) for email, items in by_manager.items()]
+    try:
+        results = client.send_email_simple(inputs)
+    except SalesforceError as error:  # the breach rows are kept, the reason noted on each
+        logger.warning("SLA breach emails not sent: %s", error)
+        results = [{"isSuccess": False, "errors": [{"message": str(error)}]}] * len(inputs)
+    _, _, effect_record = _gateway()
+    for (email, items), result in zip(by_manager.items(), results, strict=True):
+        for breach, _owner in items:
+            if result.get("isSuccess"):
+                breach.notified_to = email
+                if breach.decision_id:
+                    effect_record(
+                        decision_id=breach.decision_id, effect={"manager_notified": email}
+                    )
+            else:
+                breach.note = f"Manager email failed: {result.get('errors')}"[:255]
+
+
+def _manager_email(email: str, items: list[tuple[SlaBreach, str]]) -> dict:
+    lines = [
+        f"- Lead {b.lead_id}, owner {owner}, unanswered after {b.business_minutes:.0f} business "
+        f"minutes (SLA {b.sla_minutes} min)"
+        + (f"; reassigned to {b.new_owner_id}" if b.new_owner_id else "")
+        for b, owner in items
+    ]
+    count = len(items)
+    return {
+        "emailAddresses": email,
+        "emailSubject": f"SLA breach: {count} lead{'s' if count != 1 else ''} not answered in time",
+        "emailBody": "These leads owned by your team have had no first response within their SLA:\n"
+        + "\n".join(lines),
+    }
 
 
 def _messages(context: dict) -> list[dict]:
