@@ -5,6 +5,7 @@ set). One cluster per test module, with a queue name of its own; listeners per t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,16 @@ WARM_TASKS = (
 )
 
 
+CLUSTERS = int(os.environ.get("INTEGRATION_CLUSTERS", "1"))
+
+
 @dataclass
 class Cluster:
+    """``INTEGRATION_CLUSTERS`` qcluster processes (1 by default; .ci/run starts 2 on PostgreSQL
+    + Redis) sharing one queue, as several cluster hosts would."""
+
     name: str
-    process: AppProcess
+    processes: list[AppProcess]
 
     def env(self, emulator, **extra: str) -> dict[str, str]:
         return app_env(emulator, cluster=self.name, **extra)
@@ -48,16 +55,19 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(emulator, django_db_setup, django_db_blocker) -> Iterator[Cluster]:
-    """A django-q2 cluster for the module; its workers import the workloads before the tests."""
+    """The module's cluster processes; their workers import the workloads before the tests."""
     name = cluster_name("listener")
-    process = AppProcess("qcluster", ["qcluster"], app_env(emulator, cluster=name))
-    running = Cluster(name=name, process=process)
+    env = app_env(emulator, cluster=name)
+    running = Cluster(
+        name=name,
+        processes=[AppProcess(f"qcluster{n}", ["qcluster"], env) for n in range(CLUSTERS)],
+    )
     try:
         prefix = Conf.PREFIX
         Conf.PREFIX = name  # tasks are signed with the cluster name as the salt
         try:
             with django_db_blocker.unblock():
-                for _ in range(2):  # one of each per worker, so no test waits on first imports
+                for _ in range(2 * CLUSTERS):  # one of each per worker: no test waits on imports
                     for path in WARM_TASKS:
                         async_task(path, [], cluster=name, sync=False)
                 wait_for(running.drained, timeout=60, message="the cluster to warm up")
@@ -65,8 +75,9 @@ def cluster(emulator, django_db_setup, django_db_blocker) -> Iterator[Cluster]:
             Conf.PREFIX = prefix
         yield running
     finally:
-        process.kill()  # every test waited for its effects; a graceful stop only costs time
-        print(process.output()[-6000:])
+        for process in running.processes:
+            process.kill()  # every test waited for its effects; a graceful stop only costs time
+            print(f"----- {process.name}\n{process.output()[-6000:]}")
 
 
 class Org:
