@@ -9,6 +9,7 @@ from django.db.models import Count
 
 from routing.choices import PolicyStatus
 from routing.engine.distribute import RepHours
+from routing.engine.policy import CompiledPolicy, compiled_cached
 from routing.models import Assignment, PoolCursor, Rep, RoutingPolicy
 
 
@@ -21,6 +22,21 @@ def policy_active_get() -> RoutingPolicy:
     if policy is None:
         raise NoActivePolicy("No published routing policy: run `manage.py load_config`.")
     return policy
+
+
+def policy_active_compiled() -> CompiledPolicy:
+    """The active policy, compiled; its snapshot is only read when this process has not
+    compiled that version yet (routing asks for it on every batch)."""
+    active = RoutingPolicy.objects.filter(is_active=True)
+    row = active.values_list("pk", "version", "content_hash").first()
+    if row is None:
+        raise NoActivePolicy("No published routing policy: run `manage.py load_config`.")
+    pk, version, content_hash = row
+    return compiled_cached(
+        version=version,
+        content_hash=content_hash,
+        snapshot=lambda: RoutingPolicy.objects.values_list("snapshot", flat=True).get(pk=pk),
+    )
 
 
 def policy_get(*, version: int) -> RoutingPolicy:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import QuerySet
 
 from templates_app.intents import compile_keywords
@@ -17,10 +19,17 @@ def active_templates_by_intent() -> dict[str, EmailTemplate]:
 
 
 def compiled_keywords(templates: dict[str, EmailTemplate]) -> dict[str, list[tuple[str, float]]]:
-    keywords: dict[str, list[str]] = {}
-    for intent, template in templates.items():
-        keywords.setdefault(intent, []).extend(template.keywords or [])
-    return compile_keywords(keywords)
+    """The templates' keywords, normalised once per distinct set of keywords per process
+    (compiling them cost more than the rest of a one-lead suggestion). Read only: shared."""
+    return _compiled(tuple((intent, tuple(t.keywords or ())) for intent, t in templates.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(keywords: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
+    by_intent: dict[str, list[str]] = {}
+    for intent, words in keywords:
+        by_intent.setdefault(intent, []).extend(words)
+    return compile_keywords(by_intent)
 
 
 def routed_owners(lead_ids: list[str]) -> dict[str, str]:

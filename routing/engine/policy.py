@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from routing.countries import build_lookup
@@ -106,14 +106,18 @@ _COMPILED: dict[tuple[int | None, str], CompiledPolicy] = {}
 _CACHE_SIZE = 16
 
 
-def compiled_cached(*, version: int | None, content_hash: str, snapshot: Mapping) -> CompiledPolicy:
-    """Published snapshots never change, so one compile per version (and content) per process."""
+def compiled_cached(
+    *, version: int | None, content_hash: str, snapshot: Mapping | Callable[[], Mapping]
+) -> CompiledPolicy:
+    """Published snapshots never change, so one compile per version (and content) per process.
+    ``snapshot`` may be a function: it is then only called (the snapshot read) on a miss."""
     key = (version, content_hash)
     compiled = _COMPILED.get(key)
     if compiled is None:
         if len(_COMPILED) >= _CACHE_SIZE:
             _COMPILED.clear()
-        compiled = _COMPILED[key] = compile_snapshot(snapshot)
+        data = snapshot() if callable(snapshot) else snapshot
+        compiled = _COMPILED[key] = compile_snapshot(data)
     return compiled
 
 

@@ -26,7 +26,7 @@ from routing.choices import AssignmentStatus
 from routing.decisions import Case, decision_validate, decisions_record
 from routing.engine.classify import Classification, classify
 from routing.engine.distribute import Distributor
-from routing.engine.policy import CompiledPolicy, compiled_cached
+from routing.engine.policy import CompiledPolicy
 from routing.engine.route import (
     Routed,
     route_ambiguous_fallback,
@@ -39,7 +39,7 @@ from routing.selectors import (
     assignments_by_lead,
     cursor_map,
     open_lead_counts,
-    policy_active_get,
+    policy_active_compiled,
     rep_hours_map,
 )
 from routing.services.writes import owners_write
@@ -93,10 +93,7 @@ def leads_route(*, events: Sequence, client: object, now: dt.datetime | None = N
     report.already_routed = len(existing) - len(to_write)
     new = [lead for lead in leads if lead.lead_id not in existing]
     if new:
-        active = policy_active_get()
-        policy = compiled_cached(
-            version=active.version, content_hash=active.content_hash, snapshot=active.snapshot
-        )
+        policy = policy_active_compiled()
         to_write += _route_new(policy=policy, leads=new, now=now, report=report)
     failed = owners_write(assignments=to_write, client=client, now=now)
     report.written = len(to_write) - len(failed)

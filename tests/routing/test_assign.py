@@ -14,6 +14,7 @@ from routing.models import Assignment, Rep
 from routing.selectors import open_lead_counts
 from routing.services.assign import OwnerWriteFailed, leads_route
 from routing.services.owners import owner_changes_record
+from routing.services.policy import policy_draft_create, policy_publish
 from salesforce.models import ChangeEvent
 from tests.routing.conftest import WORKDAY
 from tests.routing.fakes import FakeClient
@@ -69,6 +70,26 @@ def test_new_leads_get_an_owner_in_one_batched_write(loaded_policy):
     assert decision.effect["owner_written"] == first.owner_id
     assert decision.output["segment"] == "ENT" and decision.decider == "rules"
     assert decision.policy_version == loaded_policy.version
+
+
+def test_a_newly_published_policy_routes_the_next_batch(loaded_policy):
+    route([lead_event(NumberOfEmployees=15, Country="USA")], FakeClient())
+    draft = policy_draft_create(source=loaded_policy)
+    published = policy_publish(policy=draft)
+
+    route([lead_event(NumberOfEmployees=15, Country="USA")], FakeClient())
+
+    versions = list(Assignment.objects.order_by("id").values_list("policy_version", flat=True))
+    assert versions == [loaded_policy.version, published.version]
+
+
+def test_a_one_lead_batch_costs_a_fixed_number_of_queries(
+    loaded_policy, django_assert_max_num_queries
+):
+    route([lead_event(NumberOfEmployees=15, Country="USA")], FakeClient())  # policy compiled
+
+    with django_assert_max_num_queries(23):
+        route([lead_event(NumberOfEmployees=400, Country="Japan")], FakeClient())
 
 
 def test_written_owner_is_recorded_as_the_leads_assignment_for_ttfr(loaded_policy):

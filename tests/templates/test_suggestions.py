@@ -156,3 +156,15 @@ def test_a_batch_of_leads_is_suggested_with_a_bounded_number_of_queries(
     assert len(created) == 60 and {s.intent for s in created} == {"pricing"}
     assert Decision.objects.filter(workload="templates").count() == 60
     assert services.suggestions_create(leads=leads) == []
+
+
+def test_edited_keywords_apply_to_the_next_lead_in_the_same_process(templates):
+    suggest_templates([lead_event("00Q5f000000KKKAEA0", Description="zebra crossing").id])
+    pricing = EmailTemplate.objects.get(intent="pricing")
+    pricing.keywords = [*pricing.keywords, "zebra"]
+    pricing.save()
+
+    suggest_templates([lead_event("00Q5f000000KKKBEA0", Description="zebra crossing").id])
+
+    intents = dict(TemplateSuggestion.objects.values_list("lead_id", "intent"))
+    assert intents == {"00Q5f000000KKKAEA0": "general", "00Q5f000000KKKBEA0": "pricing"}
