@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -54,17 +55,22 @@ def review_queue_filter(
 
 
 def decision_next_for_review(
-    *, reviewer: AbstractBaseUser, after: Decision | None = None, workload: str = ""
+    *,
+    reviewer: AbstractBaseUser,
+    after: Decision | None = None,
+    workload: str = "",
+    skipped: Collection[int] = (),
 ) -> Decision | None:
     """The next decision ``reviewer`` has not labeled: unlabeled ones first, newest first,
-    skipping ``after`` (the one just reviewed)."""
+    leaving out ``after`` (the one just reviewed) and the ones the reviewer ``skipped``."""
     queryset = (
         review_queue_filter(review_queue(reviewer=reviewer), workload=workload)
         .filter(mine=False)
         .exclude(workload=AUDIT_WORKLOAD)  # an audit trail, not something to review
     )
-    if after is not None:
-        queryset = queryset.exclude(pk=after.pk)
+    left_out = {*skipped, *([after.pk] if after is not None else [])}
+    if left_out:
+        queryset = queryset.exclude(pk__in=left_out)
     return queryset.first()
 
 

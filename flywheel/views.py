@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 REVIEW_PERMISSION = "flywheel.add_label"
 
 
+SKIPPED_KEY = "flywheel_review_skipped"  # decision ids skipped in this login session
+MAX_SKIPPED = 500
+
+
 def can_review(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.is_active and user.has_perm(REVIEW_PERMISSION)
 
@@ -121,17 +125,29 @@ def correction_push(request: HttpRequest, pk: int, label_id: int) -> HttpRespons
 
 
 def review_next(request: HttpRequest) -> HttpResponse:
-    """The next decision the reviewer has not labeled (unlabeled ones first), or the list."""
+    """The next decision the reviewer has not labeled (unlabeled ones first), or the list.
+    ``skip=1`` puts ``after`` aside for this login session: it comes back once nothing else is
+    left."""
     _reviewer_required(request)
     workload = request.GET.get("workload", "")
     after = request.GET.get("after", "")
+    after_pk = int(after) if after.isascii() and after.isdigit() and len(after) <= 18 else None
+    skipped = [pk for pk in request.session.get(SKIPPED_KEY, []) if isinstance(pk, int)]
+    if after_pk is not None and request.GET.get("skip") == "1" and after_pk not in skipped:
+        skipped = [*skipped, after_pk][-MAX_SKIPPED:]
+        request.session[SKIPPED_KEY] = skipped
     decision = decision_next_for_review(
         reviewer=request.user,
-        after=Decision(pk=int(after))
-        if after.isascii() and after.isdigit() and len(after) <= 18
-        else None,
+        after=Decision(pk=after_pk) if after_pk is not None else None,
         workload=workload,
+        skipped=skipped,
     )
+    if decision is None and skipped:
+        request.session[SKIPPED_KEY] = []
+        messages.info(
+            request, "Only decisions you skipped are left; they are back in the review queue."
+        )
+        return redirect("admin:flywheel_decision_changelist")
     if decision is None:
         messages.success(request, "Nothing left to review. Thank you!")
         return redirect("admin:flywheel_decision_changelist")

@@ -149,6 +149,44 @@ def test_next_keeps_to_the_workload_being_reviewed(labeler_client, decide_case):
     assert response.redirect_chain[-1][0] == f"{_review_url(first)}?workload={WORKLOAD}"
 
 
+def _skip(client, decision_id: int, workload: str = ""):
+    query = f"?after={decision_id}&skip=1" + (f"&workload={workload}" if workload else "")
+    return client.get(reverse("admin:flywheel_decision_next") + query, follow=True)
+
+
+def test_skipped_decisions_come_back_only_when_nothing_else_is_left(labeler_client, decide_case):
+    first = decide_case(workload=WORKLOAD, subject_id="00Q000000000001AAA").decision_id
+    second = decide_case(workload=WORKLOAD, subject_id="00Q000000000002AAA").decision_id
+    third = decide_case(workload=WORKLOAD, subject_id="00Q000000000003AAA").decision_id
+    page = labeler_client.get(_review_url(third)).content.decode()
+    assert f"?after={third}&amp;skip=1" in page  # the page offers the skip
+
+    # skipping the newest twice in a row goes down the queue, not back to the skipped one
+    to_second = _skip(labeler_client, third)
+    to_first = _skip(labeler_client, second)
+    labeler_client.post(_review_url(first), {"action": "accept"})
+    to_list = _skip(labeler_client, first)  # first is labeled; only skipped ones are left
+
+    assert to_second.redirect_chain[-1][0] == _review_url(second)
+    assert to_first.redirect_chain[-1][0] == _review_url(first)
+    assert to_list.redirect_chain[-1][0] == reverse("admin:flywheel_decision_changelist")
+    assert "Only decisions you skipped are left" in to_list.content.decode()
+    assert not Label.objects.filter(decision_id__in=[second, third]).exists()
+    # they are back: the next round starts with the newest again
+    again = labeler_client.get(reverse("admin:flywheel_decision_next"), follow=True)
+    assert again.redirect_chain[-1][0] == _review_url(third)
+
+
+def test_skip_keeps_to_the_workload_being_reviewed(labeler_client, decide_case):
+    first = decide_case(workload=WORKLOAD, subject_id="00Q000000000001AAA").decision_id
+    decide_case(workload="other", subject_id="00Q000000000009AAA")
+    second = decide_case(workload=WORKLOAD, subject_id="00Q000000000002AAA").decision_id
+
+    response = _skip(labeler_client, second, WORKLOAD)
+
+    assert response.redirect_chain[-1][0] == f"{_review_url(first)}?workload={WORKLOAD}"
+
+
 @pytest.mark.parametrize("after", ["²", "-1", "abc", "9" * 40])
 def test_next_with_a_garbage_position_starts_from_the_top(labeler_client, decide_case, after):
     only = decide_case(workload=WORKLOAD, subject_id="00Q000000000001AAA").decision_id
