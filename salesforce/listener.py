@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from salesforce import inbox
+from salesforce import auth, conf, inbox
 from salesforce.cdc import MAX_REPLAY_ID, InvalidChangeEvent, ParsedChange, parse_message
 from salesforce.fields import select_clause
 from salesforce.lease import notice_record
@@ -174,6 +175,19 @@ def reconcile_since(
             "%s reconciled %d %s records since %s", reason, len(changes), what, since.isoformat()
         )
     return len(ids)
+
+
+def salesforce_now() -> dt.datetime:
+    """Salesforce's clock: the ``Date`` header of its API versions list (not an API call).
+
+    Polling's first round starts there, so the app host's clock may be off by minutes. Raises
+    when Salesforce cannot be reached (the runner tries again next round)."""
+    token = auth.get_token()
+    response = auth.http_session().get(
+        f"{token.instance_url}/services/data/", timeout=conf.http_timeout_seconds()
+    )
+    response.raise_for_status()
+    return email.utils.parsedate_to_datetime(response.headers["Date"]).astimezone(dt.UTC)
 
 
 @dataclass

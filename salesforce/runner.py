@@ -62,6 +62,7 @@ class Listener:
         self.lag_seconds: float | None = None
         self.mode = "polling" if options.polling else "streaming"
         self.rejected_replay: str = ""  # why the server refused the stored replay ids, if it did
+        self.poll_start: dt.datetime | None = None  # objects never polled start here
         self._out = out or (lambda text: logger.info(text))
 
     def say(self, text: str) -> None:
@@ -195,9 +196,8 @@ class Listener:
 
     async def _poll(self, lost: asyncio.Event) -> None:
         state = listener.PollState()
-        start = dt.datetime.now(dt.UTC)
         while not self._done(lost):
-            count = await sync_to_async(self._poll_round)(state, start)
+            count = await sync_to_async(self._poll_round)(state)
             self.rate.add(count)
             if count:
                 now = dt.datetime.now(dt.UTC)
@@ -206,14 +206,16 @@ class Listener:
                     self.lag_seconds = max(0.0, (now - state.last_commit).total_seconds())
             await self._sleep(self.options.poll_interval)
 
-    def _poll_round(self, state: listener.PollState, start: dt.datetime) -> int:
+    def _poll_round(self, state: listener.PollState) -> int:
         close_old_connections()
         try:
+            if self.poll_start is None:  # on Salesforce's clock: the host's may be minutes off
+                self.poll_start = listener.salesforce_now()
             return listener.poll_once(
                 client=salesforce_client(),
                 integration_user_id=integration_user_id(),
                 state=state,
-                start=start,
+                start=self.poll_start,
             )
         except Exception:
             logger.exception("polling round failed; retrying next round")

@@ -1,18 +1,21 @@
 """Polling watermark edge cases: records sharing a SystemModstamp, a commit stamped before the
-watermark, and the app's clock ahead of or behind Salesforce's (within the overlap window)."""
+watermark, and the app host's clock ahead of or behind Salesforce's (within the overlap, or
+minutes off: polling starts on Salesforce's clock)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from types import SimpleNamespace
 
 import pytest
 
-from salesforce import listener
+from salesforce import listener, runner
 from salesforce.dispatch import ROUTE_LEADS
 from salesforce.models import ChangeEvent, ReplayPosition
 from salesforce.records import parse_sf_datetime
 from tests.listener.factories import INTEGRATION_USER, REP
+from tests.templates.test_suggestions import create_lead
 
 pytestmark = pytest.mark.django_db
 SF_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # Salesforce's clock
@@ -113,3 +116,42 @@ def test_leads_created_after_start_are_routed_once_despite_clock_skew(routed, sk
 
     assert routed[:2] == ["00Q5f000001AaaaEAA", "00Q5f000001AbbbEAA"]
     assert set(routed) == {"00Q5f000001AaaaEAA", "00Q5f000001AbbbEAA"}
+
+
+class _HostClock(dt.datetime):
+    """``datetime`` whose ``now()`` is the app host's clock, ``skew`` off the true time."""
+
+    skew = dt.timedelta()
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+        return dt.datetime.now(tz) + cls.skew
+
+
+def host_clock_off(monkeypatch, skew: dt.timedelta) -> None:
+    """The listener's modules read a host clock ``skew`` off Salesforce's (the emulator's)."""
+    monkeypatch.setattr(_HostClock, "skew", skew)
+    clock = SimpleNamespace(datetime=_HostClock, UTC=dt.UTC, timedelta=dt.timedelta)
+    for module in (listener, runner):
+        monkeypatch.setattr(module, "dt", clock)
+
+
+@pytest.mark.parametrize("skew_minutes", [5, -5])
+def test_polling_starts_on_salesforces_clock_so_a_host_minutes_off_misses_no_lead(
+    sf_settings, routed, monkeypatch, skew_minutes
+):
+    # given the app host's clock runs minutes off Salesforce's, and polling starts on this org
+    host_clock_off(monkeypatch, dt.timedelta(minutes=skew_minutes))
+    monkeypatch.setattr(runner, "close_old_connections", lambda: None)  # the test's transaction
+    polling, state = runner.Listener(runner.ListenOptions(polling=True)), listener.PollState()
+    polling._poll_round(state)
+
+    # when a rep creates a lead before each of the next two rounds
+    first = create_lead(sf_settings)
+    polling._poll_round(state)
+    second = create_lead(sf_settings)
+    polling._poll_round(state)
+
+    # then both are routed, once each, and polling started on Salesforce's clock
+    assert [lead for lead in routed if lead in (first, second)] == [first, second]
+    assert abs(polling.poll_start - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=10)
