@@ -111,6 +111,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         return [
             path("next/", wrap(views.review_next), name="flywheel_decision_next"),
             path("export/", wrap(views.export_download), name="flywheel_decision_export"),
+            path("export/<int:pk>/", wrap(views.export_file), name="flywheel_decision_export_file"),
             path("<int:pk>/review/", wrap(views.review), name="flywheel_decision_review"),
             path(
                 "<int:pk>/push/<int:label_id>/",

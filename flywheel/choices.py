@@ -28,6 +28,13 @@ class Verdict(models.TextChoices):
     INCORRECT = "incorrect", "Incorrect"
 
 
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued (waiting for a worker)"
+    RUNNING = "running", "Being prepared"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class LabelSource(models.TextChoices):
     HUMAN = "human", "Human review"
     IMPLICIT = "implicit", "Implicit (Salesforce)"

@@ -10,20 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
 
-from flywheel.choices import DecisionStatus, Verdict
-from flywheel.models import Decision, Label
+from flywheel.choices import DecisionStatus, ExportStatus, Verdict
+from flywheel.models import Decision, ExportJob, Label
 from flywheel.redaction import pii_redact
 from flywheel.selectors import label_in_force
 
 FORMATS = ("sft", "dpo")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +168,103 @@ class _Files:
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles.values():
             handle.close()
+
+
+# The admin's download: small exports are zipped while the browser waits, larger ones by a worker.
+
+
+def export_options(data: dict, *, out: Path) -> ExportOptions:
+    """ExportOptions from the export form's cleaned data or a job's stored (JSON) options."""
+    since = data.get("since")
+    return ExportOptions(
+        out=out,
+        workload=data.get("workload") or "",
+        since=dt.date.fromisoformat(since) if isinstance(since, str) else since,
+        labeled_only=bool(data.get("labeled_only")),
+        format=data.get("format") or "sft",
+        split=data.get("split"),
+        redact_pii=bool(data.get("redact_pii")),
+    )
+
+
+def export_zip_write(options: ExportOptions, target: IO[bytes]) -> ExportSummary | None:
+    """The export's files (written under a scratch directory; ``options.out`` is ignored) zipped
+    into ``target`` with a SUMMARY.txt; None, and nothing written, when no line came out."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        fields = {name: getattr(options, name) for name in ExportOptions.__slots__ if name != "out"}
+        summary = export_write(ExportOptions(out=out, **fields), progress=lambda rows, _n: rows)
+        if not summary.files:
+            return None
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in summary.files:
+                bundle.write(path, arcname=str(path.relative_to(out)))
+            bundle.writestr("SUMMARY.txt", summary.line() + "\n")
+    return summary
+
+
+def export_dir() -> Path:
+    """FLYWHEEL_EXPORT_DIR, default ``var/exports/`` of the project."""
+    configured = getattr(settings, "FLYWHEEL_EXPORT_DIR", "")
+    return Path(configured) if configured else Path(settings.BASE_DIR) / "var" / "exports"
+
+
+def export_job_request(*, user: object, data: dict, decisions: int) -> ExportJob:
+    """Queue a background export (the worker runs ``flywheel.tasks.export_build``)."""
+    from django_q.tasks import async_task
+
+    stored = {**data, "since": data["since"].isoformat() if data.get("since") else None}
+    job = ExportJob.objects.create(requested_by=user, options=stored, decisions=decisions)
+    transaction.on_commit(
+        lambda: async_task("flywheel.tasks.export_build", job.pk, task_name=None, group="export")
+    )
+    return job
+
+
+def export_job_run(job_id: int) -> ExportJob | None:
+    """Build a queued job's zip. Runs once: a job that is not queued any more is left alone."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING
+    )
+    if not claimed:
+        return None
+    job = ExportJob.objects.get(pk=job_id)
+    folder = export_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"flywheel-export-{job.pk}-{timezone.now():%Y%m%d-%H%M%S}.zip"
+    partial = folder / f".{name}.partial"
+    try:
+        with partial.open("wb") as target:
+            summary = export_zip_write(export_options(job.options, out=folder), target)
+        if summary is None:
+            partial.unlink()
+            job.summary = "Nothing to export with these filters any more."
+        else:
+            partial.replace(folder / name)
+            job.file_name, job.summary = name, summary.line()
+        job.status = ExportStatus.DONE
+    except Exception as error:  # recorded on the job for the user; the worker goes on
+        logger.exception("export #%s failed", job.pk)
+        partial.unlink(missing_ok=True)
+        job.status, job.error = ExportStatus.FAILED, f"{type(error).__name__}: {error}"[:2000]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "file_name", "summary", "error", "finished_at"])
+    return job
+
+
+def export_jobs_prune(*, now: dt.datetime, keep_days: int) -> int:
+    """Delete jobs (and their files) older than ``keep_days``; returns how many."""
+    old = list(ExportJob.objects.filter(created_at__lt=now - dt.timedelta(days=keep_days)))
+    for job in old:
+        if job.file_name:
+            (export_dir() / job.file_name).unlink(missing_ok=True)
+    ExportJob.objects.filter(pk__in=[job.pk for job in old]).delete()
+    return len(old)
+
+
+def export_job_file(job: ExportJob) -> Path | None:
+    """The finished zip of a job, when it is still on disk."""
+    if job.status != ExportStatus.DONE or not job.file_name:
+        return None
+    path = export_dir() / Path(job.file_name).name
+    return path if path.is_file() else None

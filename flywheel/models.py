@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from flywheel.choices import Decider, DecisionStatus, LabelSource, Verdict
+from flywheel.choices import Decider, DecisionStatus, ExportStatus, LabelSource, Verdict
 from flywheel.learning.choices import CHALLENGER_MODES, ModelMode
 
 
@@ -170,3 +170,28 @@ class ModelVersion(models.Model):
     def clean(self) -> None:
         if not 0 <= self.ab_share <= 1:
             raise ValidationError({"ab_share": "A share between 0 and 1."})
+
+
+class ExportJob(models.Model):
+    """An export too large to build while the browser waits: a worker writes the zip under
+    FLYWHEEL_EXPORT_DIR (default var/exports/); only the user who asked may download it."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    options = models.JSONField(default=dict, help_text="The export form's choices.")
+    decisions = models.PositiveIntegerField(default=0, help_text="Decisions matched when asked.")
+    status = models.CharField(
+        max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    file_name = models.CharField(max_length=200, blank=True, help_text="In FLYWHEEL_EXPORT_DIR.")
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} ({self.get_status_display()})"

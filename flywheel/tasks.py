@@ -20,3 +20,17 @@ def retrain_models() -> None:
             outcome.note,
             f" (v{outcome.version})" if outcome.version else "",
         )
+
+
+def export_build(job_id: int) -> None:
+    """Queued by the admin's export page for exports above FLYWHEEL_EXPORT_INLINE_MAX decisions;
+    also drops jobs older than FLYWHEEL_EXPORT_KEEP_DAYS with their files."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from flywheel.exports import export_job_run, export_jobs_prune
+
+    job = export_job_run(job_id)
+    if job is not None:
+        logger.info("export #%s: %s %s", job.pk, job.status, job.summary or job.error)
+    export_jobs_prune(now=timezone.now(), keep_days=settings.FLYWHEEL_EXPORT_KEEP_DAYS)

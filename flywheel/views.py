@@ -7,29 +7,37 @@ import datetime as dt
 import json
 import logging
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from flywheel.choices import Verdict
-from flywheel.exports import ExportOptions, export_write
+from flywheel.exports import (
+    ExportOptions,
+    export_job_file,
+    export_job_request,
+    export_options,
+    export_queryset,
+    export_zip_write,
+)
 from flywheel.forms import CorrectionForm, ExportForm
 from flywheel.hooks import correction_hook_for
-from flywheel.models import Decision, Label
+from flywheel.models import Decision, ExportJob, Label
 from flywheel.selectors import decision_next_for_review, workloads_list
 from flywheel.services import label_record
 
 logger = logging.getLogger(__name__)
 REVIEW_PERMISSION = "flywheel.add_label"
+EXPORT_PERMISSION = "flywheel.view_decision"
 
 
 SKIPPED_KEY = "flywheel_review_skipped"  # decision ids skipped in this login session
@@ -156,21 +164,48 @@ def review_next(request: HttpRequest) -> HttpResponse:
 
 
 def export_download(request: HttpRequest) -> HttpResponse:
-    """The JSONL export of ``manage.py export_flywheel`` as one zip file."""
-    if not request.user.has_perm("flywheel.view_decision"):
+    """The JSONL export of ``manage.py export_flywheel`` as one zip file: up to
+    FLYWHEEL_EXPORT_INLINE_MAX decisions at once, more prepared by a worker and listed here."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
         raise PermissionDenied
     bound = "format" in request.GET
     form = ExportForm(request.GET if bound else None, workloads=workloads_list())
     if bound and form.is_valid():
-        response = _export_zip(form.cleaned_data)
+        options = export_options(form.cleaned_data, out=Path("."))
+        count = export_queryset(options).count()
+        if count > settings.FLYWHEEL_EXPORT_INLINE_MAX:
+            job = export_job_request(user=request.user, data=form.cleaned_data, decisions=count)
+            messages.info(
+                request,
+                f"Export #{job.pk} of {count:,} decisions is being prepared; download it below "
+                "when it is ready (reload this page).",
+            )
+            return redirect("admin:flywheel_decision_export")
+        response = _export_zip(options) if count else None
         if response is not None:
             return response
         messages.warning(request, "Nothing to export with these filters.")
     return TemplateResponse(
         request,
         "admin/flywheel/decision/export.html",
-        {**_admin_context(request, "Download training data (JSONL)"), "form": form},
+        {
+            **_admin_context(request, "Download training data (JSONL)"),
+            "form": form,
+            "jobs": ExportJob.objects.filter(requested_by=request.user)[:10],
+            "inline_max": settings.FLYWHEEL_EXPORT_INLINE_MAX,
+        },
     )
+
+
+def export_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished background export, for the user who asked for it only."""
+    if not request.user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+    path = export_job_file(job)
+    if path is None:
+        raise Http404("This export is not ready, or its file was deleted.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
 def _reviewer_required(request: HttpRequest) -> None:
@@ -260,27 +295,11 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _export_zip(data: dict) -> FileResponse | None:
-    options = {
-        "workload": data["workload"] or "",
-        "since": data["since"],
-        "labeled_only": data["labeled_only"],
-        "format": data["format"],
-        "split": data["split"],
-        "redact_pii": data["redact_pii"],
-    }
+def _export_zip(options: ExportOptions) -> FileResponse | None:
     archive = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it once sent)
-    with tempfile.TemporaryDirectory() as out:
-        summary = export_write(
-            ExportOptions(out=Path(out), **options), progress=lambda decisions, _total: decisions
-        )
-        if not summary.files:
-            archive.close()
-            return None
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for path in summary.files:
-                bundle.write(path, arcname=str(path.relative_to(out)))
-            bundle.writestr("SUMMARY.txt", summary.line() + "\n")
+    if export_zip_write(options, archive) is None:
+        archive.close()
+        return None
     archive.seek(0)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     return FileResponse(archive, as_attachment=True, filename=f"flywheel-{stamp}.zip")

@@ -161,6 +161,11 @@ FLYWHEEL_RETRAIN_NEW_LABELS = env.int("FLYWHEEL_RETRAIN_NEW_LABELS", default=100
 # Confidence routing: a local model's answers below this go to the LLM (when a key is set).
 FLYWHEEL_LOCAL_MIN_CONFIDENCE = env.float("FLYWHEEL_LOCAL_MIN_CONFIDENCE", default=0.0)
 FLYWHEEL_MODEL_DIR = env.str("FLYWHEEL_MODEL_DIR", default="")  # empty: var/models
+# The admin's JSONL export: up to this many decisions zip while the browser waits; more are
+# prepared by a worker into FLYWHEEL_EXPORT_DIR and kept FLYWHEEL_EXPORT_KEEP_DAYS days.
+FLYWHEEL_EXPORT_INLINE_MAX = env.int("FLYWHEEL_EXPORT_INLINE_MAX", default=5000)
+FLYWHEEL_EXPORT_DIR = env.str("FLYWHEEL_EXPORT_DIR", default="")  # empty: var/exports
+FLYWHEEL_EXPORT_KEEP_DAYS = env.int("FLYWHEEL_EXPORT_KEEP_DAYS", default=7)
 
 # Routing.
 ROUTING_CAPACITY_WINDOW_DAYS = env.int("ROUTING_CAPACITY_WINDOW_DAYS", default=7)

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from flywheel.admin import DecisionAdmin
-from flywheel.models import Decision, Label
+from flywheel.models import Decision, ExportJob, Label
 from flywheel_site.roles import MANAGERS
 from tests.flywheel.conftest import RULES_OUTPUT, Rules, staff_user
 
@@ -187,6 +187,105 @@ def test_export_download_is_a_zip_of_jsonl_files(labeler_client, labeler, decide
     assistant = json.loads(lines[0])["messages"][-1]
     assert json.loads(assistant["content"]) == {"segment": "MM", "reason": "about 300 staff"}
     assert "Exported 1 line(s)" in bundle.read("SUMMARY.txt").decode()
+
+
+@pytest.fixture
+def background_exports(settings, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
+    """Exports above 2 decisions go to a worker; the queued task runs when the request commits."""
+    from flywheel import exports, tasks
+
+    settings.FLYWHEEL_EXPORT_INLINE_MAX = 2
+    settings.FLYWHEEL_EXPORT_DIR = str(tmp_path)
+    queued: list[tuple] = []
+    monkeypatch.setattr(
+        "django_q.tasks.async_task", lambda path, *args, **kwargs: queued.append((path, args))
+    )
+
+    def run_queued() -> None:
+        for path, args in queued:
+            assert path == "flywheel.tasks.export_build"
+            tasks.export_build(*args)
+        queued.clear()
+
+    return type("Background", (), {"queued": queued, "run": staticmethod(run_queued)}), exports
+
+
+def test_large_export_is_prepared_by_a_worker_and_downloaded_by_its_owner(
+    labeler_client, decide_case, background_exports, django_capture_on_commit_callbacks, client
+):
+    background, _ = background_exports
+    for n in range(3):
+        decide_case(workload="triage", subject_id=f"00Q00000000000{n}AAA")
+    url = reverse("admin:flywheel_decision_export")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = labeler_client.get(url, {"format": "sft"}, follow=True)
+    page = asked.content.decode()
+    assert "Export #" in page and "of 3 decisions is being prepared" in page
+    assert "Queued (waiting for a worker)" in page
+    assert len(background.queued) == 1
+
+    background.run()
+    ready = labeler_client.get(url).content.decode()
+    job = ExportJob.objects.get()
+    assert job.status == "done" and "2 duplicate(s)" in job.summary  # the same case thrice
+    file_url = reverse("admin:flywheel_decision_export_file", args=[job.pk])
+    assert file_url in ready
+
+    download = labeler_client.get(file_url)
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert "Exported 1 line(s)" in bundle.read("SUMMARY.txt").decode()
+    # another user with export rights cannot fetch it
+    client.force_login(staff_user("mia", MANAGERS))
+    assert client.get(file_url).status_code == 404
+    assert file_url not in client.get(url).content.decode()
+
+
+def test_a_failed_background_export_says_why_and_leaves_no_file(
+    labeler_client, decide_case, background_exports, django_capture_on_commit_callbacks, monkeypatch
+):
+    background, exports = background_exports
+    for n in range(3):
+        decide_case(workload="triage", subject_id=f"00Q00000000000{n}AAA")
+    with django_capture_on_commit_callbacks(execute=True):
+        labeler_client.get(reverse("admin:flywheel_decision_export"), {"format": "sft"})
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exports, "export_write", disk_full)
+    background.run()
+
+    job = ExportJob.objects.get()
+    assert job.status == "failed" and "No space left on device" in job.error
+    assert list(exports.export_dir().iterdir()) == []
+    file_url = reverse("admin:flywheel_decision_export_file", args=[job.pk])
+    assert labeler_client.get(file_url).status_code == 404
+    assert (
+        "No space left on device"
+        in labeler_client.get(reverse("admin:flywheel_decision_export")).content.decode()
+    )
+
+
+def test_old_exports_are_deleted_with_their_files(labeler, background_exports, tmp_path):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    _, exports = background_exports
+    stale = tmp_path / "flywheel-export-1.zip"
+    stale.write_bytes(b"zip")
+    old = ExportJob.objects.create(
+        requested_by=labeler,
+        status="done",
+        file_name=stale.name,
+        created_at=timezone.now() - dt.timedelta(days=8),
+    )
+    fresh = ExportJob.objects.create(requested_by=labeler, status="queued")
+
+    assert exports.export_jobs_prune(now=timezone.now(), keep_days=7) == 1
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert not stale.exists() and old.pk != fresh.pk
 
 
 def test_export_with_nothing_to_export_says_so(labeler_client):

@@ -100,6 +100,11 @@ ADMIN_EXTRA: dict[str, tuple[str, dict[str, object]]] = {
         "/admin/flywheel/decision/export/",
         only(LABELER, MANAGER, OP, ROOT),
     ),
+    # no export job in the world: a permitted role gets 404, as it would for another's job
+    "admin/flywheel/decision/export/<int:pk>/": (
+        "/admin/flywheel/decision/export/{pk}/",
+        {**only(), LABELER: 404, MANAGER: 404, OP: 404, ROOT: 404},
+    ),
     "admin/flywheel/decision/<int:pk>/review/": (
         "/admin/flywheel/decision/{pk}/review/",
         only(LABELER, ROOT),
