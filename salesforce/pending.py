@@ -5,7 +5,9 @@ The sweep (``salesforce/sweep.py``) enqueues again what stays pending."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models import F
 
@@ -43,9 +45,44 @@ def work_pending_mark(*, plan: dict[str, list[int]]) -> None:
         ChangeEvent.objects.filter(id__in=event_ids).update(pending_workloads=mask)
 
 
+_collected: ContextVar[list[tuple[str, list[int]]] | None] = ContextVar(
+    "work_done_collected", default=None
+)
+
+
 def work_done(*, task: str, event_ids: Iterable[int]) -> None:
-    """A workload finished these events: clear its bit (one UPDATE for the batch)."""
-    keep = ALL_BITS & ~WORKLOAD_BITS[task]
-    ChangeEvent.objects.filter(id__in=list(event_ids), pending_workloads__gt=0).update(
-        pending_workloads=F("pending_workloads").bitand(keep)
-    )
+    """A workload finished these events: clear its bit (one UPDATE for the batch, or collected
+    for the end of an enclosing ``work_done_together``)."""
+    collected = _collected.get()
+    if collected is not None:
+        collected.append((task, list(event_ids)))
+        return
+    _bits_clear({event_id: WORKLOAD_BITS[task] for event_id in event_ids})
+
+
+@contextmanager
+def work_done_together() -> Iterator[None]:
+    """One task running several workloads: their ``work_done`` calls are written together when
+    the block ends (one UPDATE per distinct set of finished workloads, usually one, instead of
+    one per workload: on SQLite each is a wait for the write lock)."""
+    collected: list[tuple[str, list[int]]] = []
+    token = _collected.set(collected)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+        masks: dict[int, int] = defaultdict(int)
+        for task, event_ids in collected:
+            for event_id in event_ids:
+                masks[event_id] |= WORKLOAD_BITS[task]
+        _bits_clear(masks)
+
+
+def _bits_clear(masks: dict[int, int]) -> None:
+    by_mask: dict[int, list[int]] = defaultdict(list)
+    for event_id, mask in masks.items():
+        by_mask[mask].append(event_id)
+    for mask, event_ids in by_mask.items():
+        ChangeEvent.objects.filter(id__in=event_ids, pending_workloads__gt=0).update(
+            pending_workloads=F("pending_workloads").bitand(ALL_BITS & ~mask)
+        )

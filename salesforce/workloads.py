@@ -12,6 +12,7 @@ import logging
 import pydoc
 
 from salesforce.dispatch import WORKLOAD_TASKS
+from salesforce.pending import work_done_together
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +31,18 @@ def run_workloads(plan: dict[str, list[int]]) -> dict[str, int]:
         raise ValueError(f"not a workload task: {', '.join(sorted(unknown))}")
     done: dict[str, int] = {}
     failures: list[str] = []
-    for path in WORKLOAD_TASKS:
-        event_ids = plan.get(path)
-        if not event_ids:
-            continue
-        try:
-            pydoc.locate(path)(event_ids)  # how django-q2 resolves a task path
-        except Exception as error:
-            logger.exception("%s failed on %d event(s)", path, len(event_ids))
-            failures.append(f"{path}: {type(error).__name__}: {error}")
-        else:
-            done[path] = len(event_ids)
+    with work_done_together():  # one UPDATE of the pending bits for the whole batch
+        for path in WORKLOAD_TASKS:
+            event_ids = plan.get(path)
+            if not event_ids:
+                continue
+            try:
+                pydoc.locate(path)(event_ids)  # how django-q2 resolves a task path
+            except Exception as error:
+                logger.exception("%s failed on %d event(s)", path, len(event_ids))
+                failures.append(f"{path}: {type(error).__name__}: {error}")
+            else:
+                done[path] = len(event_ids)
     if failures:
         raise WorkloadsFailed("; ".join(failures))
     return done

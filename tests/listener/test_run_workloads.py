@@ -2,8 +2,15 @@
 
 import pytest
 
+from salesforce import inbox
+from salesforce.cdc import parse_message
 from salesforce.dispatch import PROCESS_ACTIVITY, ROUTE_LEADS, SUGGEST_TEMPLATES
+from salesforce.models import ChangeEvent
+from salesforce.pending import WORKLOAD_BITS, work_done
 from salesforce.workloads import WorkloadsFailed, run_workloads
+from tests.listener.factories import INTEGRATION_USER, cdc_message
+
+pytestmark = pytest.mark.django_db
 
 
 class Ran(list):
@@ -18,6 +25,7 @@ class Ran(list):
             self.append((path, event_ids))
             if path in self.failing:
                 raise ConnectionError(f"{path} could not reach Salesforce")
+            work_done(task=path, event_ids=event_ids)  # as every workload does when it finished
 
         return run
 
@@ -29,6 +37,35 @@ def ran(monkeypatch) -> Ran:
     for path in (ROUTE_LEADS, SUGGEST_TEMPLATES, PROCESS_ACTIVITY):
         monkeypatch.setattr(path, recorded.workload(path))
     return recorded
+
+
+@pytest.fixture
+def dispatched() -> dict[str, list[int]]:
+    """Two new leads stored and dispatched: the plan of their one task."""
+    changes = [c for n in range(2) for c in parse_message(cdc_message(replay_id=900 + n))]
+    ids = inbox.events_store(changes=changes, source="cdc")
+    plans: list[dict[str, list[int]]] = []
+    inbox.events_dispatch(event_ids=ids, integration_user_id=INTEGRATION_USER, enqueue=plans.append)
+    return plans[0]
+
+
+def test_finished_workloads_clear_their_pending_bits_in_one_update(
+    ran, dispatched, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        run_workloads(dispatched)
+
+    assert set(ChangeEvent.objects.values_list("pending_workloads", flat=True)) == {0}
+
+
+def test_a_failed_workload_keeps_its_bit_for_the_sweep_and_the_others_clear_theirs(ran, dispatched):
+    ran.failing.add(SUGGEST_TEMPLATES)
+
+    with pytest.raises(WorkloadsFailed):
+        run_workloads(dispatched)
+
+    bits = set(ChangeEvent.objects.values_list("pending_workloads", flat=True))
+    assert bits == {WORKLOAD_BITS[SUGGEST_TEMPLATES]}
 
 
 def test_routing_runs_before_templates_and_ttfr_whatever_the_plan_order(ran):
