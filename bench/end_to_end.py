@@ -133,14 +133,19 @@ def parse_stamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("+0000", "+00:00"))
 
 
-def owner_latency(emulator: EmulatorProcess, lead_id: str) -> float | None:
+def owner_latency(
+    emulator: EmulatorProcess, lead_id: str, dump: list[str] | None = None
+) -> float | None:
     """Seconds from the lead's creation to the first OwnerId change (None: never routed)."""
     history = emulator.control("GET", f"/__emulator__/history/Lead/{lead_id}").json()
     created = next((h for h in history if h["field"] == "created"), None)
     owner = next((h for h in history if h["field"] == "OwnerId"), None)
     if created is None or owner is None:
         return None
-    return (parse_stamp(owner["timestamp"]) - parse_stamp(created["timestamp"])).total_seconds()
+    seconds = (parse_stamp(owner["timestamp"]) - parse_stamp(created["timestamp"])).total_seconds()
+    if dump is not None:
+        dump.append(f"{lead_id},{created['timestamp']},{seconds:.3f}")
+    return seconds
 
 
 def integration_calls(emulator: EmulatorProcess) -> int:
@@ -210,8 +215,12 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
         crashed = [p.name for p in processes if p.process.poll() is not None]
         if crashed:
             figures.errors["processes exited"] = len(crashed)
+        dump: list[str] | None = [] if options.dump else None
         with ThreadPoolExecutor(8) as pool:
-            latencies = list(pool.map(lambda i: owner_latency(emulator, i), ids))
+            latencies = list(pool.map(lambda i: owner_latency(emulator, i, dump), ids))
+        if dump is not None:
+            path = Path(f"{options.dump}.{options.db}{clusters}.csv")
+            path.write_text("lead_id,created,seconds\n" + "\n".join(sorted(dump, key=_created)))
         figures.latencies = [value for value in latencies if value is not None]
         figures.routed = len(figures.latencies)
         figures.seconds = _span(started, figures.latencies, ids, emulator)
@@ -220,6 +229,10 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
             for process in processes:
                 print(f"--- {process.name} log tail ---\n{process.output()[-6000:]}")
     return figures
+
+
+def _created(line: str) -> str:
+    return line.split(",")[1]
 
 
 def _span(started: float, latencies: list[float], ids: list[str], em: EmulatorProcess) -> float:
@@ -270,7 +283,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["burst", "steady"], default="burst")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--clusters", default="1", help="comma-separated cluster counts")
-    parser.add_argument("--workers", type=int, default=2, help="workers per qcluster")
+    parser.add_argument("--workers", type=int, default=4, help="workers per qcluster")
     parser.add_argument("--leads", type=int, default=2000, help="burst size")
     parser.add_argument("--batch", type=int, default=100, help="leads per control API call")
     parser.add_argument("--rate", type=float, default=10.0, help="steady leads/s")
@@ -279,6 +292,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="wait for the last owner")
     parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--verbose", action="store_true", help="print process log tails")
+    parser.add_argument(
+        "--dump", help="write each lead's creation time and latency to DUMP.<db><clusters>.csv"
+    )
     options = parser.parse_args()
     counts = [int(n) for n in options.clusters.split(",")]
     baseline = None

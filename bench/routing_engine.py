@@ -67,7 +67,9 @@ class _CountingClient:
 def _setup(database: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flywheel_site.settings")
-    os.environ.setdefault("DEBUG", "true")
+    # As deployed: with DEBUG on, Django keeps (and formats) every query for the debug log.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -59,7 +59,9 @@ def q_cluster(env: environ.Env, *, sync: bool = False) -> dict:
     """django-q2: ORM broker by default, Redis when REDIS_URL is set; bounded retries."""
     config: dict = {
         "name": env.str("Q_CLUSTER_NAME", default="flywheel"),
-        "workers": env.int("Q_WORKERS", default=2),
+        # Tasks mostly wait on Salesforce (an owner write is one ~100 ms+ round trip): with two
+        # workers, 10 leads/s already queued behind those waits (bench/README.md).
+        "workers": env.int("Q_WORKERS", default=4),
         "recycle": 500,
         "timeout": env.int("Q_TIMEOUT", default=120),
         "retry": env.int("Q_RETRY", default=180),
