@@ -62,7 +62,9 @@ def q_cluster(env: environ.Env, *, sync: bool = False) -> dict:
         # Tasks mostly wait on Salesforce (an owner write is one ~100 ms+ round trip): with two
         # workers, 10 leads/s already queued behind those waits (bench/README.md).
         "workers": env.int("Q_WORKERS", default=4),
-        "recycle": 500,
+        # A new worker re-does its first-run work (imports, compiled policy, holiday tables):
+        # replaced every 2,000 tasks rather than 500, as batches run as one task each.
+        "recycle": 2000,
         "timeout": env.int("Q_TIMEOUT", default=120),
         "retry": env.int("Q_RETRY", default=180),
         "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),

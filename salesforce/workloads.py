@@ -17,6 +17,14 @@ from salesforce.pending import work_done_together
 logger = logging.getLogger(__name__)
 
 
+def workloads_warm(**_: object) -> None:
+    """A new django-q2 worker (at start and every ``recycle`` tasks) imports every workload
+    before it takes a task: otherwise the first batch it takes waits for those imports (about
+    0.4 CPU-seconds, 1-2 s under load)."""
+    for path in WORKLOAD_TASKS:
+        pydoc.locate(path)
+
+
 class WorkloadsFailed(RuntimeError):
     """Some workloads of a batch raised; the others ran. Raised after all of them, so the task is
     recorded as failed; the failed workloads' events keep their pending bits for the sweep."""

@@ -101,3 +101,13 @@ def test_a_plan_naming_something_other_than_a_workload_runs_nothing(ran):
         run_workloads({"os.system": [1], ROUTE_LEADS: [1]})
 
     assert ran == []
+
+
+def test_a_new_worker_imports_every_workload_before_its_first_task():
+    from django_q.signals import post_spawn
+
+    from salesforce.workloads import workloads_warm
+
+    replies = post_spawn.send(sender="django_q", proc_name="Process-1:1")
+
+    assert workloads_warm in [receiver for receiver, _ in replies]
