@@ -15,6 +15,7 @@ No page reads activities: TTFR reads a lead's tasks and emails from Salesforce w
 the first response and keeps one LeadFact per lead, so there is no activity table to seed.
 
     .venv/bin/python bench/dashboards.py [--leads 1000000] [--days 90] [--repeat 3]
+        [--pages overview,routing,ttfr,templates,flywheel] [--no-metrics]
 """
 
 from __future__ import annotations
@@ -182,9 +183,9 @@ def report(label: str, runs: list[tuple[float, float, float]], *, page: bool = T
     )
 
 
-def time_pages(clock: CpuClock, repeat: int) -> None:
+def time_pages(clock: CpuClock, repeat: int, pages: list[str]) -> None:
     client = manager_client()
-    for page in PAGES:
+    for page in pages:
         runs = []
         for _ in range(repeat):
             start = clock.now()
@@ -211,7 +212,14 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--pages", default=",".join(PAGES), help="comma-separated pages to render (default: all)"
+    )
+    parser.add_argument("--no-metrics", action="store_true", help="skip `manage.py metrics 30`")
     options = parser.parse_args()
+    pages = [page for page in options.pages.split(",") if page]
+    if unknown := set(pages) - set(PAGES):
+        parser.error(f"unknown pages: {', '.join(sorted(unknown))} (known: {', '.join(PAGES)})")
     with postgres_database(f"flywheel_bench_dash_{os.getpid()}") as url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS"))},
@@ -231,8 +239,9 @@ def main() -> None:
         settings.DATABASES["default"]["CONN_MAX_AGE"] = None  # one backend to read the CPU of
         seed(options.leads, options.days)
         clock = CpuClock()
-        time_pages(clock, options.repeat)
-        time_metrics_command(clock)
+        time_pages(clock, options.repeat, pages)
+        if not options.no_metrics:
+            time_metrics_command(clock)
         from django.db import connections
 
         connections.close_all()

@@ -9,12 +9,12 @@ from analytics.filters import Filters
 from analytics.metrics.common import pct
 from analytics.metrics.operations import api_calls_by_workload, operations_status
 from analytics.metrics.routing import routing_summary
-from analytics.metrics.ttfr import daily_trend, facts_frame, summary
+from analytics.metrics.ttfr import daily_trend, facts_frame, headline
 
 
 def overview_dashboard(filters: Filters) -> Dashboard:
     facts = facts_frame(filters)
-    ttfr = summary(facts)
+    ttfr = headline(facts)
     routing = routing_summary(filters)
     ops = operations_status()
     days, medians, breaches = daily_trend(facts)
