@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 
 from salesforce.models import ApiUsage, ChangeEvent, DeadLetter, ListenerLease, ReplayPosition
@@ -38,7 +38,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
     list_display = ("created_at", "source", "reason", "resolved_at")
     list_filter = ("source", ("resolved_at", admin.EmptyFieldListFilter))
     readonly_fields = ("created_at", "source", "reason", "payload")
-    actions = ("mark_resolved",)
+    actions = ("mark_resolved", "retry_given_up_work")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -47,6 +47,24 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def mark_resolved(self, request, queryset) -> None:
         updated = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
         self.message_user(request, f"{updated} dead letter(s) marked as resolved.")
+
+    @admin.action(
+        description="Run the given-up work again (letters of source 'sweep')",
+        permissions=("change",),
+    )
+    def retry_given_up_work(self, request, queryset) -> None:
+        from salesforce.sweep import lost_work_retry
+
+        selected = list(queryset.filter(resolved_at__isnull=True))
+        letters, events = lost_work_retry(letters=selected, now=timezone.now())
+        skipped = len(selected) - letters
+        note = f"; {skipped} other letter(s) left as they are (only 'sweep' work reruns)"
+        self.message_user(
+            request,
+            f"{letters} letter(s) resolved, {events} event(s) enqueued again"
+            + (note if skipped else ""),
+            messages.SUCCESS if letters else messages.WARNING,
+        )
 
 
 @admin.register(ReplayPosition)

@@ -23,7 +23,7 @@ from django.db.models import F
 
 from salesforce.dispatch import WORKLOAD_TASKS
 from salesforce.inbox import TASK_CHUNK, EnqueueBatch, _enqueue_batch, dead_letter_record
-from salesforce.models import ChangeEvent
+from salesforce.models import ChangeEvent, DeadLetter
 from salesforce.pending import WORKLOAD_BITS, work_done
 
 logger = logging.getLogger(__name__)
@@ -102,3 +102,41 @@ def _give_up(given_up: dict[str, list[int]]) -> None:
             payload={"task": task, "event_ids": event_ids[:1000]},
         )
         work_done(task=task, event_ids=event_ids)
+
+
+def lost_work_retry(
+    *, letters: list[DeadLetter], now: dt.datetime, enqueue: EnqueueBatch | None = None
+) -> tuple[int, int]:
+    """An operator's retry of work the sweep gave up on (dead letters of source "sweep"): the
+    events get their workload's bit back with a fresh count of re-runs, are enqueued at once,
+    and the letters are resolved. Other letters are left alone. Returns (letters, events)."""
+    plan: dict[str, set[int]] = defaultdict(set)
+    retried = []
+    for letter in letters:
+        task, event_ids = letter.payload.get("task"), letter.payload.get("event_ids")
+        if letter.source != "sweep" or task not in WORKLOAD_BITS or not isinstance(event_ids, list):
+            continue
+        plan[task].update(i for i in event_ids if isinstance(i, int))
+        retried.append(letter.pk)
+    if not retried:
+        return 0, 0
+    enqueue = enqueue or _enqueue_batch
+    with transaction.atomic():
+        existing = set(
+            ChangeEvent.objects.filter(
+                id__in={i for ids in plan.values() for i in ids}
+            ).values_list("id", flat=True)
+        )
+        for task, event_ids in plan.items():
+            ChangeEvent.objects.filter(id__in=event_ids & existing).update(
+                pending_workloads=F("pending_workloads").bitor(WORKLOAD_BITS[task]),
+                reruns=0,
+                dispatched_at=now,
+            )
+        ordered = sorted(existing)
+        for start in range(0, len(ordered), TASK_CHUNK):
+            chunk = set(ordered[start : start + TASK_CHUNK])
+            batch = {task: sorted(plan[task] & chunk) for task in WORKLOAD_TASKS if task in plan}
+            enqueue({task: ids for task, ids in batch.items() if ids})
+        DeadLetter.objects.filter(pk__in=retried).update(resolved_at=now)
+    return len(retried), len(existing)

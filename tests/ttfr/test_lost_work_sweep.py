@@ -191,6 +191,74 @@ def test_work_that_never_finishes_is_dead_lettered_after_the_last_rerun():
     assert ChangeEvent.objects.get(id=stuck.id).pending_workloads == 0
 
 
+def given_up(*events: ChangeEvent) -> DeadLetter:
+    """``events`` dispatched, lost on every run, dead-lettered by the sweep."""
+    dispatch(*events)
+    for _ in range(sweep.MAX_RERUNS + 1):
+        sweep_later(Broker())
+    return DeadLetter.objects.get(source="sweep")
+
+
+def test_an_operator_retry_runs_given_up_work_again_and_resolves_the_letter(ttfr_client):
+    # given TTFR work the sweep gave up on, and a letter of another kind
+    call = fakes.task(fakes.LEAD_A, at=fakes.T0 + dt.timedelta(minutes=5))
+    ttfr_client.add("Task", call)
+    stuck = event("Task", "CREATE", call["Id"], {"WhoId": fakes.LEAD_A}, own=False)
+    letter = given_up(stuck)
+    malformed = DeadLetter.objects.create(source="cdc", reason="bad payload", payload={"x": 1})
+
+    # when the operator retries both (Salesforce is back: the task now runs)
+    broker = Broker(run=(PROCESS_ACTIVITY,))
+    retried = sweep.lost_work_retry(letters=[letter, malformed], now=timezone.now(), enqueue=broker)
+
+    # then the given-up work ran once more and finished; the other letter is untouched
+    assert retried == (1, 1)
+    assert broker.enqueued == {PROCESS_ACTIVITY: [stuck.id]}
+    assert ttfr_client.updates  # the first response was written this time
+    assert ChangeEvent.objects.get(id=stuck.id).pending_workloads == 0
+    letter.refresh_from_db()
+    malformed.refresh_from_db()
+    assert letter.resolved_at is not None and malformed.resolved_at is None
+    # and the sweep has nothing left to do for it
+    assert sweep_later(Broker()).rerun == {}
+
+
+def test_retried_work_that_is_lost_again_gets_its_reruns_afresh():
+    stuck = event("Task", "CREATE", fakes.new_id("00T"), {"WhoId": fakes.LEAD_A})
+    letter = given_up(stuck)
+
+    sweep.lost_work_retry(letters=[letter], now=timezone.now(), enqueue=Broker())
+
+    row = ChangeEvent.objects.get(id=stuck.id)
+    assert (row.pending_workloads, row.reruns) == (8, 0)  # PROCESS_ACTIVITY's bit, fresh count
+    assert sweep_later(Broker()).rerun == {PROCESS_ACTIVITY: 1}
+
+
+def test_ops_retry_given_up_work_from_the_dead_letter_admin(client, monkeypatch):
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    from flywheel_site.roles import OPS, roles_sync
+
+    stuck = event("Task", "CREATE", fakes.new_id("00T"), {"WhoId": fakes.LEAD_A})
+    letter = given_up(stuck)
+    broker = Broker()
+    monkeypatch.setattr(sweep, "_enqueue_batch", broker)
+    roles_sync()
+    ops = User.objects.create_user("otto", password="pw-12345-long", is_staff=True)
+    ops.groups.add(Group.objects.get(name=OPS))
+    client.force_login(ops)
+
+    response = client.post(
+        reverse("admin:salesforce_deadletter_changelist"),
+        {"action": "retry_given_up_work", "_selected_action": [letter.pk]},
+        follow=True,
+    )
+
+    assert "1 letter(s) resolved, 1 event(s) enqueued again" in response.content.decode()
+    assert broker.enqueued == {PROCESS_ACTIVITY: [stuck.id]}
+
+
 def test_lost_work_of_many_events_is_rerun_with_a_fixed_number_of_queries(
     django_assert_max_num_queries,
 ):
