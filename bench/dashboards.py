@@ -123,6 +123,7 @@ def seed(leads: int, days: int) -> None:
         "status": "CASE WHEN g % 50 = 0 THEN 'overridden' ELSE 'written' END",
         "attempts": "1",
         "written_at": f"{created} + interval '400 milliseconds'",
+        "event_committed_at": created,
         "created_at": created,
     }
     with connection.cursor() as cursor:

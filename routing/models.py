@@ -312,6 +312,9 @@ class Assignment(models.Model):
     last_error = models.TextField(blank=True)
     notes = models.TextField(blank=True)
     written_at = models.DateTimeField(null=True, blank=True)
+    event_committed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Salesforce commit time of the lead's creation event."
+    )
     overridden_by = models.CharField(max_length=18, blank=True)
     overridden_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -54,6 +54,7 @@ class LeadIn:
     lead_id: str
     event_id: int
     fields: dict
+    committed_at: dt.datetime | None = None  # the event's commit time (latency: event → owner)
 
 
 @dataclass
@@ -77,7 +78,9 @@ def leads_from_events(events: Iterable) -> list[LeadIn]:
         routable = event.change_type in ROUTABLE_CHANGES or event.source == "reconcile"
         if event.entity != "Lead" or event.is_own_write or not routable:
             continue
-        latest[event.record_id] = LeadIn(event.record_id, event.id, dict(event.fields or {}))
+        latest[event.record_id] = LeadIn(
+            event.record_id, event.id, dict(event.fields or {}), event.commit_timestamp
+        )
     return list(latest.values())
 
 
@@ -134,7 +137,9 @@ def _route_new(
     system = system_prompt(policy)
     planned: list[_Planned] = []
     for lead in leads:
-        row = Assignment(lead_id=lead.lead_id, event_id=lead.event_id)
+        row = Assignment(
+            lead_id=lead.lead_id, event_id=lead.event_id, event_committed_at=lead.committed_at
+        )
         owner = str(lead.fields.get("OwnerId") or "")
         if owner in rep_ids and owner != integration:
             row.status = AssignmentStatus.RESPECTED

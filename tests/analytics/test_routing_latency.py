@@ -12,7 +12,11 @@ from salesforce.models import ChangeEvent
 pytestmark = pytest.mark.django_db
 
 
-def routed_lead(number: int, *, committed: dt.datetime, written: dt.datetime | None) -> None:
+def routed_lead(
+    number: int, *, committed: dt.datetime, written: dt.datetime | None, stored: bool = True
+) -> None:
+    """A routed lead; ``stored=False``: an assignment made before the commit time was kept on
+    it (only its change event knows)."""
     event = ChangeEvent.objects.create(
         entity="Lead",
         change_type="CREATE",
@@ -20,22 +24,28 @@ def routed_lead(number: int, *, committed: dt.datetime, written: dt.datetime | N
         commit_timestamp=committed,
     )
     Assignment.objects.create(
-        lead_id=f"00Q{number:015d}", event_id=event.pk, status="written", written_at=written
+        lead_id=f"00Q{number:015d}",
+        event_id=event.pk,
+        event_committed_at=committed if stored else None,
+        status="written",
+        written_at=written,
     )
 
 
 def test_latency_is_commit_to_owner_write_per_routed_lead(django_assert_num_queries):
-    # given two written leads, one unwritten and one whose event is gone
+    # given written leads (one from before commit times were stored on assignments), one
+    # unwritten, and an old one whose event is gone
     now = timezone.now()
     routed_lead(1, committed=now, written=now + dt.timedelta(milliseconds=400))
     routed_lead(2, committed=now, written=now + dt.timedelta(seconds=2))
-    routed_lead(3, committed=now, written=None)
+    routed_lead(3, committed=now, written=now + dt.timedelta(seconds=3), stored=False)
+    routed_lead(4, committed=now, written=None)
     Assignment.objects.create(lead_id="00Q000000000000009", event_id=999_999, written_at=now)
     # when the latencies are read
     with django_assert_num_queries(1):
         latencies = latency_seconds(Assignment.objects.all())
     # then each written lead with a known commit counts once
-    assert sorted(latencies) == [0.4, 2.0]
+    assert sorted(latencies) == [0.4, 2.0, 3.0]
 
 
 def test_an_owner_written_before_the_commit_time_counts_as_zero():

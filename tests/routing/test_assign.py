@@ -64,6 +64,7 @@ def test_new_leads_get_an_owner_in_one_batched_write(loaded_policy):
     assert client.written[events[0].record_id] == first.owner_id == first.current_owner_id
     assert first.notes.startswith("ENT because 1,250 employees; EMEA because 'Deutschland' = DE")
     assert first.policy_version == loaded_policy.version
+    assert first.event_committed_at == WORKDAY  # kept for the event→owner latency
     decisions = Decision.objects.filter(workload="routing")
     assert sorted(decisions.values_list("subject_id", flat=True)) == sorted(rows)
     decision = decisions.get(pk=first.decision_id)
