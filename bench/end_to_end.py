@@ -3,8 +3,9 @@ OwnerId written back, with 100 ms of API latency on every Salesforce call.
 
 For each cluster count (a fresh org and database each time) it creates leads owned by the intake
 queue through the emulator's control API, as a human would, either as a burst (``--leads`` in
-batches of ``--batch``, as fast as possible) or steadily (``--rate`` leads/s for ``--seconds``),
-waits until every lead has an owner written or ``--timeout`` passes, then prints:
+batches of ``--batch``, as fast as possible) or steadily (``--rate`` leads/s for ``--seconds``,
+after ``--warmup`` seconds of leads at that rate that are routed but not measured), waits until
+every lead has an owner written or ``--timeout`` passes, then prints:
 
 - leads/s sustained (leads routed / first lead created → last owner written),
 - p50/p95/p99 event→owner latency (the lead's CreatedDate → its OwnerId change, both from the
@@ -173,6 +174,19 @@ def start_app(
     return processes
 
 
+def warm_up(emulator: EmulatorProcess, database: AppDatabase, options: argparse.Namespace) -> int:
+    """Steady mode: ``--warmup`` seconds of leads at the same rate, routed before the measured
+    run starts (each new worker's first batch pays for its first login, policy compile and
+    holiday tables). Returns how many leads that was."""
+    if options.mode != "steady" or options.warmup <= 0:
+        return 0
+    count = len(create_steady(emulator, options.rate, options.warmup))
+    wait_for(
+        lambda: database.written() >= count, timeout=options.timeout, message="the warm-up leads"
+    )
+    return count
+
+
 def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figures:
     figures = Figures(clusters=clusters)
     name = f"flywheel_bench_{os.getpid()}_{clusters}"
@@ -193,6 +207,7 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
         manage(env, "shell", "-c", REPS_ALWAYS_ON)
         processes = start_app(stack, env, clusters)
         database = AppDatabase(url)
+        warm = warm_up(emulator, database, options)
         calls_before = integration_calls(emulator)
         cpu_before = {p.name: group_cpu_seconds(p.process.pid) for p in processes}
         started = time.monotonic()
@@ -202,7 +217,7 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
             ids = create_steady(emulator, options.rate, options.seconds)
         figures.created = len(ids)
         deadline = time.monotonic() + options.timeout
-        while database.written() < len(ids) and time.monotonic() < deadline:
+        while database.written() < warm + len(ids) and time.monotonic() < deadline:
             time.sleep(0.2)
         figures.api_calls = integration_calls(emulator) - calls_before
         figures.cpu = {
@@ -290,6 +305,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="steady duration")
     parser.add_argument("--latency-ms", type=int, default=100, help="emulated API latency")
     parser.add_argument("--timeout", type=float, default=300.0, help="wait for the last owner")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="steady: seconds of leads routed before measuring"
+    )
     parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--verbose", action="store_true", help="print process log tails")
     parser.add_argument(
