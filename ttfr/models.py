@@ -79,6 +79,8 @@ class SlaBreach(models.Model):
     note = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = "SLA breach"
+        verbose_name_plural = "SLA breaches"
         indexes = [models.Index(fields=["detected_at"], name="ttfr_breach_detected_idx")]
 
     def __str__(self) -> str:
