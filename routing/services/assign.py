@@ -230,10 +230,13 @@ def _apply(row: Assignment, routed: Routed, decision_id: int | None, version: in
 
 def cursors_save(*, positions: dict[str, int]) -> None:
     existing = {c.pool_name: c for c in PoolCursor.objects.filter(pool_name__in=list(positions))}
-    for name, position in positions.items():
-        cursor = existing.get(name)
-        if cursor is None:
-            PoolCursor.objects.create(pool_name=name, position=position)
-        elif cursor.position != position:
-            cursor.position = position
+    # A pool's first cursor may be created by two workers at once (PostgreSQL): the first one
+    # stands, the other's insert does nothing instead of failing its whole batch.
+    PoolCursor.objects.bulk_create(
+        [PoolCursor(pool_name=n, position=p) for n, p in positions.items() if n not in existing],
+        ignore_conflicts=True,
+    )
+    for name, cursor in existing.items():
+        if cursor.position != positions[name]:
+            cursor.position = positions[name]
             cursor.save(update_fields=["position"])

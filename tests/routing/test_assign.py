@@ -93,6 +93,22 @@ def test_a_one_lead_batch_costs_a_fixed_number_of_queries(
         route([lead_event(NumberOfEmployees=400, Country="Japan")], FakeClient())
 
 
+def test_a_pool_cursor_created_meanwhile_by_another_worker_does_not_fail_the_batch(monkeypatch):
+    from routing.models import PoolCursor
+    from routing.services import assign
+
+    PoolCursor.objects.create(pool_name="SMB NA", position=7)  # the other worker's
+    unseen = PoolCursor.objects.none()
+    monkeypatch.setattr(assign.PoolCursor.objects, "filter", lambda **_: unseen)
+
+    assign.cursors_save(positions={"SMB NA": 3, "MM NA": 1})
+
+    assert dict(PoolCursor.objects.values_list("pool_name", "position")) == {
+        "SMB NA": 7,
+        "MM NA": 1,
+    }
+
+
 def test_written_owner_is_recorded_as_the_leads_assignment_for_ttfr(loaded_policy):
     event = lead_event(NumberOfEmployees=1250, Country="Deutschland")
 
