@@ -54,9 +54,9 @@ class _Seconds(Func):
 
 
 def latencies(queryset):
-    """The written leads of ``queryset`` annotated with ``seconds``: from the Salesforce commit
-    of the lead to the owner write (0 for an owner written before the commit time; None when
-    the commit time is unknown).
+    """The written leads of ``queryset`` whose commit time is known, annotated with
+    ``seconds``: from the Salesforce commit of the lead to the owner write (0 for an owner
+    written before the commit time).
 
     The commit time is stored on the assignment when it is made; for a row without one the
     database looks it up on the change event (a primary-key lookup that ``COALESCE`` skips
@@ -65,15 +65,19 @@ def latencies(queryset):
     committed = Coalesce(
         F("event_committed_at"), Subquery(event_commit[:1], output_field=DateTimeField())
     )
-    return queryset.filter(written_at__isnull=False).annotate(
-        seconds=Greatest(_Seconds(F("written_at") - committed), Value(0.0))
+    # the unknown commits are filtered out, not left to GREATEST: PostgreSQL's GREATEST skips
+    # a NULL argument (it would turn an unknown latency into 0), SQLite's returns NULL
+    return (
+        queryset.filter(written_at__isnull=False)
+        .annotate(committed_at=committed)
+        .filter(committed_at__isnull=False)
+        .annotate(seconds=Greatest(_Seconds(F("written_at") - F("committed_at")), Value(0.0)))
     )
 
 
 def latency_seconds(queryset) -> list[float]:
     """Seconds from commit to owner write, one value per routed lead with a known commit."""
-    values = latencies(queryset).values_list("seconds", flat=True)
-    return [value for value in values if value is not None]
+    return list(latencies(queryset).values_list("seconds", flat=True))
 
 
 def grouped(queryset, field: str) -> list[list[object]]:
