@@ -24,6 +24,7 @@ from flywheel.llm import LlmFailure, llm_decide
 from flywheel.models import Decision
 from flywheel.redaction import api_key_strip, secrets_scrub
 from flywheel.schema import schema_errors
+from flywheel_site.bulk import rows_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +116,8 @@ def decide_many(
         )
         for case in cases
     ]
-    decisions = Decision.objects.bulk_create([decision for decision, _, _ in built], batch_size=500)
-    shadows = [_shadow_link(s, d) for d, _, s in built if s is not None]
-    if shadows:
-        Decision.objects.bulk_create(shadows, batch_size=500)
+    decisions = rows_insert([decision for decision, _, _ in built])
+    rows_insert([_shadow_link(s, d) for d, _, s in built if s is not None])
     failures = [(d.pk, f) for d, f, _ in built if f is not None]
     if failures:
         raise RulesFailed([pk for pk, _ in failures], failures[0][1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -51,8 +52,23 @@ def _scrub(text: str, key: str) -> str:
 
 def api_key_strip(value: Any) -> Any:
     """``value`` (any JSON-safe data) with the configured API key and anything shaped like a
-    credential (a Salesforce access token, a private key...) masked in every string."""
-    return _strip(value, conf.api_key())
+    credential (a Salesforce access token, a private key...) masked in every string.
+
+    ``value`` itself comes back, not a copy, when nothing in it needs masking: one look at its
+    JSON text (every string and key of it, the hints' characters unescaped) instead of a walk of
+    every string, the common case for the many values of a decision."""
+    key = conf.api_key()
+    if isinstance(value, dict | list | tuple) and not _may_hold(value, key):
+        return value
+    return _strip(value, key)
+
+
+def _may_hold(value: dict | list | tuple, key: str) -> bool:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # not JSON-safe (a cycle, odd keys): walk it
+        return True
+    return may_hold_secret(text) or bool(key and json.dumps(key, ensure_ascii=False)[1:-1] in text)
 
 
 def _strip(value: Any, key: str) -> Any:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from flywheel_site.bulk import rows_insert
 from salesforce.cdc import MAX_REPLAY_ID, ParsedChange, storable
 from salesforce.dispatch import EventView, plan_dispatch
 from salesforce.models import ChangeEvent, DeadLetter, ReplayPosition
@@ -65,7 +66,7 @@ def _events_store(
     watermark: tuple[str, dt.datetime] | None,
 ) -> list[int]:
     fresh = _without_duplicates(changes, source=source)
-    rows = ChangeEvent.objects.bulk_create(
+    rows = rows_insert(
         [
             ChangeEvent(
                 entity=change.entity,

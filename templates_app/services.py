@@ -14,6 +14,7 @@ from django.utils import timezone
 from flywheel.deciders import model_available
 from flywheel.gateway import DecisionResult, Rules, decide_many
 from flywheel.services import decision_effect_record
+from flywheel_site.bulk import rows_insert
 from templates_app import conf, prompts
 from templates_app.choices import Intent, SuggestionStatus
 from templates_app.intents import detect
@@ -199,7 +200,7 @@ def suggestions_create(
         for fields, result in zip(todo, results, strict=True)
     ]
     # A lead suggested meanwhile by another worker keeps its first suggestion.
-    TemplateSuggestion.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    rows_insert(rows, ignore_conflicts=True)
     return list(
         TemplateSuggestion.objects.select_related("template").filter(
             lead_id__in=[row.lead_id for row in rows],

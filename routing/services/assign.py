@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flywheel.gateway import DecisionResult
+from flywheel_site.bulk import rows_insert
 from routing import conf
 from routing.choices import AssignmentStatus
 from routing.decisions import Case, decision_validate, decisions_record
@@ -196,7 +197,7 @@ def _commit(
     if clear:
         report.by_decider["rules"] = report.by_decider.get("rules", 0) + len(clear)
     rows = [p.row for p in planned]
-    Assignment.objects.bulk_create(rows, batch_size=500)
+    rows_insert(rows)
     cursors_save(positions={name: distributor.cursors[name] for name in distributor.touched})
     report.respected += sum(1 for r in rows if r.status == AssignmentStatus.RESPECTED)
     report.decided += sum(1 for r in rows if r.status == AssignmentStatus.PENDING)

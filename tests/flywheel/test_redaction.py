@@ -1,7 +1,14 @@
 """Decision rows keep secrets masked, and the fast path for plain strings changes nothing."""
 
-import pytest
+import datetime as dt
+import json
 
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from flywheel import redaction as redaction_module
 from flywheel.redaction import api_key_strip, may_hold_secret
 from flywheel_site import logging as site_logging
 from flywheel_site.logging import MASK, redact
@@ -42,3 +49,56 @@ def test_plain_decision_text_passes_through_unchanged(settings):
     context = {"lead": {"Company": "ACME 00Q5f", "Country": "Germany"}, "reasons": ["MM", 540]}
 
     assert api_key_strip(context) == context
+
+
+def test_nothing_to_mask_returns_the_value_itself_not_a_copy(settings):
+    settings.ANTHROPIC_API_KEY = "sk-ant-api03-configured"
+    conversation = {"messages": [{"role": "system", "content": "Route the lead."}]}
+
+    assert api_key_strip(conversation) is conversation
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {SECRETS[1]: "a credential in a key"},
+        [["deep", ("tuple", {"x": f'quoted "{SECRETS[2]}"\n\tnext line'})]],
+        {"when": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "note": SECRETS[0]},
+    ],
+)
+def test_credentials_anywhere_in_the_data_are_masked(value):
+    stripped = api_key_strip(value)
+
+    assert stripped != value and MASK in json.dumps(stripped, default=str)
+
+
+def test_api_key_with_characters_json_escapes_is_still_masked(settings):
+    settings.ANTHROPIC_API_KEY = 'key"with\\escapes'
+
+    assert api_key_strip({"note": 'see key"with\\escapes here'}) == {"note": f"see {MASK} here"}
+
+
+_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from([*SECRETS, "plainkey\\42", "BEARER ", "x00Dy"]),
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON)
+def test_the_shortcut_masks_exactly_what_a_walk_of_every_string_masks(value):
+    key = "plainkey\\42"
+
+    assert redaction_module._strip(value, key) == _with_key(key, lambda: api_key_strip(value))
+
+
+def _with_key(key: str, call):
+    from django.test import override_settings
+
+    with override_settings(ANTHROPIC_API_KEY=key):
+        return call()

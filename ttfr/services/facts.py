@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from flywheel_site.bulk import rows_insert
 from salesforce.records import parse_sf_datetime
 from ttfr import conf
 from ttfr.hours import BusinessCalendar, business_minutes
@@ -96,13 +97,7 @@ def _save(facts: list[LeadFact], *, existing: set[str], fields: list[str]) -> No
     for fact in old:
         fact.updated_at = stamp
     # A fact created meanwhile by another worker (routing's assignment) is updated, not duplicated.
-    LeadFact.objects.bulk_create(
-        new,
-        batch_size=BULK_BATCH,
-        update_conflicts=True,
-        unique_fields=["lead_id"],
-        update_fields=fields,
-    )
+    rows_insert(new, batch_size=BULK_BATCH, update_conflicts=(["lead_id"], fields))
     if old:
         LeadFact.objects.bulk_update(old, [*fields, "updated_at"], batch_size=BULK_BATCH)
 
