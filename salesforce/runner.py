@@ -31,7 +31,7 @@ class ListenOptions:
     default_replay: int = -1
     batch_size: int = 500
     batch_wait: float = 0.05  # below ~20 events/s
-    max_batch_wait: float = 0.5  # from ~100 events/s (see streaming.BatchWait)
+    max_batch_wait: float = 0.6  # from ~100 events/s (see streaming.BatchWait)
     lease_name: str = "default"
 
 

@@ -160,10 +160,10 @@ async def pump(client: StreamingClient, queue: asyncio.Queue) -> None:
 class BatchWait:
     """How long to gather a batch, from the recent event rate: ``low`` at ``low_rate`` events/s
     and below (a lead is handed on at once), rising linearly to ``high`` at ``high_rate`` and
-    above (at 100 events/s about 50 leads a batch, so owner writes and tasks go out in bulk)."""
+    above (at 100 events/s about 60 leads a batch, so owner writes and tasks go out in bulk)."""
 
     low: float = 0.05
-    high: float = 0.5
+    high: float = 0.6
     low_rate: float = 20.0
     high_rate: float = 100.0
     window: float = 2.0

@@ -18,13 +18,13 @@ def test_a_quiet_stream_hands_each_lead_on_within_the_short_wait():
     assert BatchWait().seconds(now=0.0) == pytest.approx(0.05)
 
 
-def test_at_100_events_a_second_batches_gather_for_half_a_second():
-    assert events_at(100).seconds(now=102.0) == pytest.approx(0.5, abs=0.01)
-    assert events_at(400).seconds(now=102.0) == pytest.approx(0.5)
+def test_at_100_events_a_second_batches_gather_for_six_tenths_of_a_second():
+    assert events_at(100).seconds(now=102.0) == pytest.approx(0.6, abs=0.01)
+    assert events_at(400).seconds(now=102.0) == pytest.approx(0.6)
 
 
 def test_the_wait_grows_with_the_rate_between_the_two():
-    assert events_at(20).seconds(now=102.0) < events_at(60).seconds(now=102.0) < 0.5
+    assert events_at(20).seconds(now=102.0) < events_at(60).seconds(now=102.0) < 0.6
 
 
 def test_a_burst_that_ended_no_longer_lengthens_the_wait():

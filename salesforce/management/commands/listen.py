@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-batch-wait",
             type=float,
-            default=0.5,
+            default=0.6,
             help="Seconds to gather a batch from ~100 events/s (the wait grows with the rate).",
         )
 
