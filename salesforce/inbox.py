@@ -131,6 +131,24 @@ def replay_position_save(
     position.save()
 
 
+@transaction.atomic
+def poll_watermarks_from_stream(*, channels: dict[str, str]) -> dict[str, dt.datetime]:
+    """Before polling takes over from the stream: move each polling channel's watermark up to
+    the commit time its stream channel is known complete to (``channels``: stream channel →
+    polling channel), never backwards. Returns the polling watermarks now set."""
+    marks: dict[str, dt.datetime] = {}
+    for stream_channel, poll_channel in channels.items():
+        stream = replay_position_get(stream_channel)
+        position, _ = ReplayPosition.objects.select_for_update().get_or_create(channel=poll_channel)
+        covered = stream.commit_timestamp if stream else None
+        if covered and (position.watermark is None or covered > position.watermark):
+            position.watermark = covered
+            position.save(update_fields=["watermark", "updated_at"])
+        if position.watermark:
+            marks[poll_channel] = position.watermark
+    return marks
+
+
 def replay_position_reset(*, channel: str) -> None:
     """Forget a replay id the server rejected (the commit time stays for reconciliation)."""
     ReplayPosition.objects.filter(channel=channel).update(replay_id=None)

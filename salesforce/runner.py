@@ -33,6 +33,8 @@ class ListenOptions:
     batch_wait: float = 0.05  # below ~20 events/s
     max_batch_wait: float = 0.6  # from ~100 events/s (see streaming.BatchWait)
     lease_name: str = "default"
+    fallback_after: int = 3  # stream sessions failing before they subscribe, in a row; 0: never
+    stream_retry_minutes: float = 10.0  # how long polling stands in before the stream is retried
 
 
 class Rate:
@@ -63,6 +65,7 @@ class Listener:
         self.mode = "polling" if options.polling else "streaming"
         self.rejected_replay: str = ""  # why the server refused the stored replay ids, if it did
         self.poll_start: dt.datetime | None = None  # objects never polled start here
+        self._subscribed = False  # the current stream session got as far as its subscriptions
         self._out = out or (lambda text: logger.info(text))
 
     def say(self, text: str) -> None:
@@ -194,9 +197,10 @@ class Listener:
     def _done(self, lost: asyncio.Event) -> bool:
         return self.stop.is_set() or lost.is_set()
 
-    async def _poll(self, lost: asyncio.Event) -> None:
+    async def _poll(self, lost: asyncio.Event, *, until: float | None = None) -> None:
+        """Poll every ``poll_interval`` seconds until stopped (or ``until``, a monotonic time)."""
         state = listener.PollState()
-        while not self._done(lost):
+        while not self._done(lost) and (until is None or time.monotonic() < until):
             count = await sync_to_async(self._poll_round)(state)
             self.rate.add(count)
             if count:
@@ -222,17 +226,57 @@ class Listener:
             return 0
 
     async def _stream(self, lost: asyncio.Event) -> None:
-        backoff = 1.0
+        backoff, refused = 1.0, 0
         while not self._done(lost):
+            self._subscribed = False
             try:
                 await self._stream_session(lost)
                 backoff = 1.0
             except streaming.InvalidReplayId as error:
                 await sync_to_async(self._recover_invalid_replay)(str(error))
             except Exception as error:  # network, auth, server restarts: reconnect with backoff
-                logger.warning("stream interrupted (%s); reconnecting in %.0fs", error, backoff)
+                refused = 0 if self._subscribed else refused + 1
+                reason = streaming.failure_text(error)
+                if 0 < self.options.fallback_after <= refused:
+                    await self._poll_instead(lost, refused=refused, reason=reason)
+                    backoff, refused = 1.0, 0
+                    continue
+                logger.warning("stream interrupted (%s); reconnecting in %.0fs", reason, backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 60.0)
+
+    async def _poll_instead(self, lost: asyncio.Event, *, refused: int, reason: str) -> None:
+        """The stream cannot be used (its sessions fail before subscribing: a denied handshake
+        at an org limit, streaming off for the user, an outage): poll from where the stream is
+        known complete, then try the stream again. It replays from its stored replay ids, so
+        what both bring is handled once by the idempotent workloads."""
+        minutes = self.options.stream_retry_minutes
+        text = (
+            f"Change Data Capture streaming failed {refused} times in a row ({reason}): polling "
+            f"Salesforce every {self.options.poll_interval:g} s instead, trying the stream again "
+            f"every {minutes:g} min."
+        )
+        self.say(text)
+        await sync_to_async(self._fallback_begin)(text)
+        try:
+            await self._poll(lost, until=time.monotonic() + minutes * 60)
+        finally:
+            self.mode = "streaming"
+            with contextlib.suppress(Exception):  # the next renewal writes it otherwise
+                await sync_to_async(self._heartbeat)()
+        if not self._done(lost):
+            self.say("trying the Change Data Capture stream again")
+
+    def _fallback_begin(self, text: str) -> None:
+        close_old_connections()
+        inbox.poll_watermarks_from_stream(
+            channels={
+                channel: f"poll:{streaming.entity_of(channel)}" for channel in streaming.CHANNELS
+            }
+        )
+        self.mode = "polling"
+        lease.notice_record(text=text, name=self.options.lease_name)
+        self._heartbeat()
 
     async def _stream_session(self, lost: asyncio.Event) -> None:
         storage = streaming.DatabaseReplayStorage(
@@ -248,6 +292,7 @@ class Listener:
         try:
             subscribed_at = dt.datetime.now(dt.UTC)
             await streaming.subscribe_all(client, streaming.CHANNELS)
+            self._subscribed = True
             self.say("subscribed to " + ", ".join(streaming.CHANNELS))
             await sync_to_async(self._catch_up)(subscribed_at)
             queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)

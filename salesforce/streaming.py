@@ -115,6 +115,18 @@ class InvalidReplayId(Exception):
     """The stored replay id is outside the retention window (or unknown)."""
 
 
+def failure_text(error: BaseException) -> str:
+    """What the server (or the network) said, for the operator: a CometD error with the reason
+    Salesforce gives in ``ext.sfdc.failureReason`` (a denied handshake names the limit)."""
+    if not isinstance(error, ServerError):
+        return f"{type(error).__name__}: {error}"[:300]
+    response = error.response if isinstance(error.response, dict) else {}
+    sfdc = (response.get("ext") or {}).get("sfdc") if isinstance(response.get("ext"), dict) else {}
+    reason = sfdc.get("failureReason") if isinstance(sfdc, dict) else None
+    text = str(response.get("error") or error.message)
+    return (f"{text} ({reason})" if reason else text)[:300]
+
+
 def is_invalid_replay(error: ServerError) -> bool:
     message = str(getattr(error, "error_message", "") or error)
     return "replayId" in message and "invalid" in message

@@ -11,6 +11,8 @@ take one JSON object; every key is optional::
     {"drop": true,                 # close every held connect: clients reconnect
      "expire_sessions": true,      # forget CometD clients: 403::Unknown client, re-handshake
      "pause": true | false,        # hold deliveries (events still get replay ids) / resume
+     "refuse_handshake": "403::Organization concurrent user limit exceeded",
+                                   # deny every handshake with that failureReason / null: accept
      "duplicate_rate": 0.3,        # share of deliveries sent twice
      "gap_next": 3,                # the next 3 changes arrive as GAP_<type> (header only)
      "gap": {"record_ids": [...], "change_type": "GAP_UPDATE"},   # emit gap events now

@@ -83,6 +83,7 @@ class DeliverySettings:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     paused: bool = False
     duplicate_rate: float = 0.0
+    refuse_handshake: str = ""  # the failureReason of every handshake, while set
 
 
 class Broker:
@@ -143,7 +144,12 @@ class Broker:
             settings.duplicate_rate = rate
         if "pause" in faults:
             settings.paused = bool(faults["pause"])
-        if faults.get("expire_sessions"):
+        if "refuse_handshake" in faults:
+            reason = faults["refuse_handshake"]
+            if reason is not None and not isinstance(reason, str):
+                raise ValueError("refuse_handshake must be a failure reason or null")
+            settings.refuse_handshake = (reason or "")[:200]
+        if faults.get("expire_sessions") or settings.refuse_handshake:
             self._sessions.clear()
         if faults.get("drop"):
             self._drops += 1
@@ -161,6 +167,7 @@ class Broker:
             "stream_drops": self._drops,
             "paused": self.settings.paused,
             "duplicate_rate": self.settings.duplicate_rate,
+            "refuse_handshake": self.settings.refuse_handshake or None,
             "advice_timeout_ms": self.settings.timeout_ms,
         }
 
@@ -226,6 +233,13 @@ class Broker:
         offered = message.get("supportedConnectionTypes") or []
         if "long-polling" not in offered:
             return _failure(message, "400::Unsupported connection types")
+        if self.settings.refuse_handshake:  # an org limit reached, say: no client until it clears
+            return _failure(
+                message,
+                "403::Handshake denied",
+                advice={"reconnect": "none"},
+                ext={"sfdc": {"failureReason": self.settings.refuse_handshake}},
+            )
         client_id = secrets.token_hex(14)
         session = ClientSession(client_id=client_id, user_id=user_id, last_seen=self._monotonic())
         self._sessions[client_id] = session

@@ -11,6 +11,7 @@ import pytest
 from aiosfstream_ng.exceptions import ServerError
 from simple_salesforce import Salesforce
 
+from salesforce.streaming import failure_text
 from sf_emulator.testing import EmulatorProcess, running_emulator
 from tests.emulator.cdc_helpers import (
     header,
@@ -165,6 +166,28 @@ def test_client_survives_unknown_client_by_handshaking_again(org: EmulatorProces
             assert record_ids(await receive(client, 1)) == second
             assert await receive_nothing(client, within=0.5)
             assert client.auth.logins > logins
+
+    run(scenario)
+
+
+def test_a_refused_handshake_names_the_limit_until_it_is_lifted(org: EmulatorProcess):
+    async def scenario() -> None:
+        # Given an org past a streaming limit
+        stream(org, refuse_handshake="403::Organization concurrent user limit exceeded")
+
+        # When a client connects, the handshake is denied with Salesforce's reason
+        with pytest.raises(ServerError) as denied:
+            async with streaming_client(org.connection_env):
+                pass
+        assert failure_text(denied.value) == (
+            "403::Handshake denied (403::Organization concurrent user limit exceeded)"
+        )
+        assert denied.value.response["advice"] == {"reconnect": "none"}
+
+        # Then, once lifted, clients connect again
+        assert stream(org, refuse_handshake=None)["refuse_handshake"] is None
+        async with streaming_client(org.connection_env) as client:
+            await client.subscribe(LEADS)
 
     run(scenario)
 

@@ -104,3 +104,33 @@ def test_a_standby_listener_takes_over_within_ten_seconds_of_a_sigkill(org, star
     leads = org.create_leads(3, prefix="After takeover")
     wait_for(lambda: org.routed(leads), timeout=15, message="leads routed by the new holder")
     assert org.owner_write_counts(leads) == {1}
+
+
+def test_a_refused_stream_falls_back_to_polling_and_comes_back(org, start_listener):
+    listener = start_listener(
+        "--fallback-after", "2", "--stream-retry-minutes", "0.25", "--poll-interval", "0.5"
+    )
+    wait_for_output(listener, SUBSCRIBED, timeout=40)
+    streamed = org.create_leads(2, prefix="Streamed")
+    wait_for(lambda: org.routed(streamed), timeout=15, message="streamed leads routed")
+
+    # Given an org that starts denying every CometD handshake (a streaming limit reached)
+    org.stream(refuse_handshake="403::Organization concurrent user limit exceeded")
+    refused = org.create_leads(3, prefix="Refused")
+
+    # Then the listener polls from where the stream stopped: nothing is missed
+    wait_for_output(listener, "polling Salesforce every 0.5 s instead", timeout=30)
+    wait_for(lambda: org.routed(refused), timeout=20, message="leads routed by polling")
+    lease = ListenerLease.objects.get()
+    assert lease.mode == "polling"
+    assert "concurrent user limit exceeded" in lease.notice
+    polled = ChangeEvent.objects.filter(record_id__in=refused, source="poll")
+    assert polled.values("record_id").distinct().count() == 3
+
+    # And once the limit is lifted it streams again at the next retry
+    org.stream(refuse_handshake=None)
+    wait_for_output(listener, SUBSCRIBED, count=2, timeout=40)
+    again = org.create_leads(2, prefix="Streaming again")
+    wait_for(lambda: org.routed(again), timeout=15, message="leads routed by the stream again")
+    assert ListenerLease.objects.get().mode == "streaming"
+    assert org.owner_write_counts(streamed + refused + again) == {1}

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from salesforce import listener
+from salesforce import inbox, listener
 from salesforce.dispatch import OWNER_CHANGES, ROUTE_LEADS
 from salesforce.models import ChangeEvent, ReplayPosition
 from tests.listener.factories import INTEGRATION_USER, REP
@@ -99,3 +99,27 @@ def test_round_moves_the_durable_watermark_and_skips_what_it_saw(enqueued):
     assert (first, again) == (1, 0)
     assert ReplayPosition.objects.get(channel="poll:Lead").watermark == stamp
     assert state.last_commit == stamp
+
+
+def test_polling_that_stands_in_for_the_stream_starts_where_the_stream_is_complete():
+    # Given a stream complete to 12:00 on Lead and a stale polling watermark from an earlier
+    # stand-in; Task's stream is older than its polling watermark; EmailMessage never streamed
+    ReplayPosition.objects.create(channel="/data/LeadChangeEvent", commit_timestamp=START)
+    ReplayPosition.objects.create(channel="poll:Lead", watermark=START - dt.timedelta(days=1))
+    ReplayPosition.objects.create(
+        channel="/data/TaskChangeEvent", commit_timestamp=START - dt.timedelta(hours=2)
+    )
+    ReplayPosition.objects.create(channel="poll:Task", watermark=START - dt.timedelta(hours=1))
+
+    marks = inbox.poll_watermarks_from_stream(
+        channels={
+            "/data/LeadChangeEvent": "poll:Lead",
+            "/data/TaskChangeEvent": "poll:Task",
+            "/data/EmailMessageChangeEvent": "poll:EmailMessage",
+        }
+    )
+
+    # Then each polling watermark moves up to the stream's mark, never back
+    assert marks == {"poll:Lead": START, "poll:Task": START - dt.timedelta(hours=1)}
+    assert ReplayPosition.objects.get(channel="poll:Lead").watermark == START
+    assert ReplayPosition.objects.get(channel="poll:EmailMessage").watermark is None
