@@ -15,7 +15,7 @@ No page reads activities: TTFR reads a lead's tasks and emails from Salesforce w
 the first response and keeps one LeadFact per lead, so there is no activity table to seed.
 
     .venv/bin/python bench/dashboards.py [--leads 1000000] [--days 90] [--repeat 3]
-        [--pages overview,routing,ttfr,templates,flywheel] [--no-metrics]
+        [--pages overview,routing,ttfr,templates,flywheel] [--no-metrics] [--queries]
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ def manager_client():
 
     from flywheel_site.roles import MANAGERS
 
-    user = User.objects.create_user("bench-manager", password="bench-only-password")
+    user = User.objects.filter(username="bench-manager").first() or User.objects.create_user(
+        "bench-manager", password="bench-only-password"
+    )
     user.groups.add(Group.objects.get_or_create(name=MANAGERS)[0])
     client = Client()
     client.force_login(user)
@@ -197,6 +199,22 @@ def time_pages(clock: CpuClock, repeat: int, pages: list[str]) -> None:
         report(f"/dashboard/{page}/", runs)
 
 
+def slowest_queries(pages: list[str], top: int = 6) -> None:
+    """Render each page once more and print its slowest SQL statements (``--queries``)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = manager_client()
+    for page in pages:
+        with CaptureQueriesContext(connection) as captured:
+            client.get(f"/dashboard/{page}/", secure=True)
+        queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
+        total = sum(float(q["time"]) for q in queries)
+        print(f"/dashboard/{page}/: {len(queries)} queries, {total:.2f} s; slowest:")
+        for query in queries[:top]:
+            print(f"  {float(query['time']):6.3f} s  {' '.join(query['sql'].split())[:150]}")
+
+
 def time_metrics_command(clock: CpuClock) -> None:
     from django.core.management import call_command
 
@@ -217,6 +235,9 @@ def main() -> None:
         "--pages", default=",".join(PAGES), help="comma-separated pages to render (default: all)"
     )
     parser.add_argument("--no-metrics", action="store_true", help="skip `manage.py metrics 30`")
+    parser.add_argument(
+        "--queries", action="store_true", help="also print each page's slowest SQL statements"
+    )
     options = parser.parse_args()
     pages = [page for page in options.pages.split(",") if page]
     if unknown := set(pages) - set(PAGES):
@@ -241,6 +262,8 @@ def main() -> None:
         seed(options.leads, options.days)
         clock = CpuClock()
         time_pages(clock, options.repeat, pages)
+        if options.queries:
+            slowest_queries(pages)
         if not options.no_metrics:
             time_metrics_command(clock)
         from django.db import connections
