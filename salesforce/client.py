@@ -228,6 +228,12 @@ class SalesforceClient:
     def limits(self) -> dict:
         return self._call("limits", "GET", "limits/")
 
+    def tooling_query(self, soql: str) -> list[dict]:
+        """The records of a Tooling API query (one page: setup objects are a handful of rows)."""
+        return list(
+            self._call("tooling_query", "GET", "tooling/query/", params={"q": soql})["records"]
+        )
+
     def _collection(
         self, method: str, sobject: str, records: Sequence[dict], *, idempotent: bool
     ) -> list[RecordResult]:

@@ -17,6 +17,8 @@ take one JSON object; every key is optional::
      "gap_next": 3,                # the next 3 changes arrive as GAP_<type> (header only)
      "gap": {"record_ids": [...], "change_type": "GAP_UPDATE"},   # emit gap events now
      "overflow": "Lead",           # emit a GAP_OVERFLOW event for Lead now
+     "selected_entities": ["Lead", "Task"],   # entities selected for CDC (default: all three);
+                                   # the others publish nothing (Tooling API: sf_emulator.tooling)
      "advice_timeout_ms": 2000,    # how long connects are held (advice.timeout)
      "retention_hours": 72,        # replay window
      "clear": true}                # back to defaults first
@@ -224,11 +226,12 @@ class EventLog:
         self._gap_next = 0
         self._published = 0
         self.delivery: Delivery | None = None
+        self.selected: frozenset[str] = frozenset(ENTITIES)  # Setup → Change Data Capture
 
     # ---- publishing ---------------------------------------------------------------------------
     def on_change(self, change: RecordChange) -> None:
-        """Store subscriber: publish the change if its entity streams."""
-        if change.entity not in ENTITIES:
+        """Store subscriber: publish the change if its entity is selected for CDC."""
+        if change.entity not in self.selected:
             return
         header = Header(
             entity=change.entity,
@@ -374,6 +377,8 @@ class EventLog:
                 record_ids=list(gap.get("record_ids") or []),
                 entity=gap.get("entity"),  # type: ignore[arg-type]
             )
+        if "selected_entities" in faults:
+            self.selected = _selection(faults["selected_entities"])
         if faults.get("overflow"):
             self.emit_gap(change_type="GAP_OVERFLOW", record_ids=[], entity=str(faults["overflow"]))
         if self.delivery is not None:
@@ -383,6 +388,7 @@ class EventLog:
     def reset_faults(self) -> None:
         with self._lock:
             self._gap_next = 0
+        self.selected = frozenset(ENTITIES)
         self.retention = DEFAULT_RETENTION
         if self.delivery is not None:
             self.delivery.reset()
@@ -394,6 +400,7 @@ class EventLog:
             "oldest_replayable_id": self.floor(),
             "retention_hours": self.retention.total_seconds() / 3600,
             "gap_next": self._gap_next,
+            "selected_entities": sorted(self.selected),
         }
         if self.delivery is not None:
             body.update(self.delivery.stats())
@@ -413,6 +420,17 @@ class EventLog:
 
     def _set_meta(self, key: str, value: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _selection(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError("selected_entities must be a list of entity names")
+    if unknown := set(value) - set(ENTITIES):
+        raise ValueError(
+            f"selected_entities: no change events for {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(ENTITIES)})"
+        )
+    return frozenset(value)
 
 
 def _as_gap(header: Header, change_type: str) -> Header:

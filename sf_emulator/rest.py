@@ -19,6 +19,7 @@ from sf_emulator import (
     rest_composite_batch,
     rest_query,
     rest_records,
+    tooling,
 )
 from sf_emulator.errors import SalesforceError
 from sf_emulator.faults import ERROR_BODIES
@@ -183,3 +184,4 @@ def setup(app: web.Application) -> None:
     rest_composite.setup(app)
     rest_composite_batch.setup(app)
     rest_actions.setup(app)
+    tooling.setup(app)

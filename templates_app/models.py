@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from flywheel_site.config_files import nul_location
 from templates_app.choices import Intent, SuggestionStatus
 from templates_app.rendering import template_problems
 
@@ -54,6 +55,9 @@ class EmailTemplate(models.Model):
             isinstance(k, str) for k in self.keywords
         ):
             errors["keywords"] = ['Keywords must be a list of strings, e.g. ["price", "quote"].']
+        for field in ("name", "subject", "body", "keywords"):
+            if nul_location(getattr(self, field)) is not None:
+                errors.setdefault(field, []).append("Remove the NUL character (\\u0000).")
         if errors:
             raise ValidationError(errors)
 

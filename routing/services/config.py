@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from flywheel_site.config_files import nul_location
 from routing.models import (
     CountryAlias,
     OverrideRule,
@@ -48,6 +49,8 @@ def policy_load_file(*, path: Path, by: str = "load_config") -> LoadResult:
         raise PolicyInvalid(
             [f"{path} is not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}."]
         ) from error
+    if (where := nul_location(data)) is not None:
+        raise PolicyInvalid([f"{path} holds a NUL character (\\u0000) in {where}: remove it."])
     return policy_load(data=data, by=by)
 
 
@@ -83,7 +86,10 @@ def _reps_upsert(rows: list[dict]) -> int:
     """Reps are live records: name, team and hours come from the file; out-of-office stays."""
     for row in rows:
         hours = row.get("working_hours", {})
-        rep, _ = Rep.objects.get_or_create(user_id=row["user_id"], defaults={"name": row["name"]})
+        user_id = row["user_id"]
+        # Checked before anything is written: PostgreSQL refuses an over-long id at the INSERT.
+        rep = Rep.objects.filter(user_id=user_id).first() if isinstance(user_id, str) else None
+        rep = rep or Rep(user_id=user_id)
         rep.name = row["name"]
         rep.team = row.get("team", "")
         rep.time_zone = row.get("time_zone", "UTC")

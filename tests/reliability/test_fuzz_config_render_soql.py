@@ -105,6 +105,39 @@ def test_broken_templates_file_is_refused_clearly_and_changes_nothing(loaded, da
         assert _snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("option", "name", "edit", "place"),
+    [
+        (
+            "templates",
+            "templates.json",
+            ("templates", 0, "keywords", 0),
+            "templates[0].keywords[0]",
+        ),
+        ("templates", "templates.json", ("templates", 1, "body"), "templates[1].body"),
+        ("routing", "routing.json", ("fallback_queue",), "fallback_queue"),
+    ],
+)
+def test_a_nul_character_in_a_config_file_is_refused_with_its_place(
+    loaded, option, name, edit, place
+):
+    # Given a config file with a NUL character (found by hypothesis: PostgreSQL stores none)
+    data = copy.deepcopy(TEMPLATES if option == "templates" else ROUTING)
+    parent = data
+    for key in edit[:-1]:
+        parent = parent[key]
+    parent[edit[-1]] = "\x00" + str(parent.get(edit[-1], "") if isinstance(parent, dict) else "")
+    before = _snapshot()
+    path = _write(loaded, name, data)
+    paths = {"routing": CONFIG / "routing_policy.json", "templates": CONFIG / "templates.json"}
+
+    # When it is loaded, it is refused naming the place, and nothing changes
+    with pytest.raises(CommandError) as refused:
+        call_command("load_config", **{**paths, option: path}, verbosity=0)
+    assert f"holds a NUL character (\\u0000) in {place}" in str(refused.value)
+    assert _snapshot() == before
+
+
 variables = st.sampled_from(sorted(KNOWN_VARIABLES))
 placeholder = variables.map(lambda name: "{{ " + name + " }}")
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
 
-from salesforce.client import SalesforceClient
+from salesforce.client import SalesforceClient, SalesforceRequestError
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +41,7 @@ def test_check_is_green_on_a_ready_org(sf_settings):
         "Time_to_First_Response__c.",
         "✓ The integration user can change Lead owners",
         "✓ Change Data Capture is reachable",
+        "✓ Change Data Capture is selected for Lead, Task and EmailMessage.",
         "Salesforce is ready for Flywheel.",
     ):
         assert line in output
@@ -147,3 +148,43 @@ def test_missing_settings_are_named(sf_settings, settings):
 
     assert error is not None
     assert "✗ Settings not set: SF_CONSUMER_KEY." in output
+
+
+def test_an_object_not_selected_for_cdc_is_a_warning_that_names_what_is_missed(sf_settings):
+    sf_settings.control("POST", "/__emulator__/stream", json={"selected_entities": ["Lead"]})
+
+    output, error = run_check()
+
+    assert error is None, output
+    assert (
+        "! Change Data Capture is not selected for Task, EmailMessage: the listener gets no "
+        "events for it, so Flywheel misses first responses by call and task and first responses "
+        "by email." in output
+    )
+    assert "move them to Selected Entities" in output
+
+
+def test_lead_not_selected_for_cdc_fails(sf_settings):
+    sf_settings.control(
+        "POST", "/__emulator__/stream", json={"selected_entities": ["Task", "EmailMessage"]}
+    )
+
+    output, error = run_check()
+
+    assert error is not None
+    assert "✗ Change Data Capture is not selected for Lead" in output
+
+
+def test_an_unreadable_cdc_selection_is_a_warning_with_the_manual_check(sf_settings, monkeypatch):
+    def refuse(self, soql):
+        raise SalesforceRequestError(
+            endpoint="tooling_query", status=403, errors=[{"errorCode": "INSUFFICIENT_ACCESS"}]
+        )
+
+    monkeypatch.setattr(SalesforceClient, "tooling_query", refuse)
+
+    output, error = run_check()
+
+    assert error is None, output
+    assert "! Could not read which objects are selected for Change Data Capture" in output
+    assert "View Setup and Configuration" in output

@@ -17,6 +17,11 @@ from salesforce.usage import recorder
 LEAD_FIELDS = ("First_Response_At__c", "First_Response_User__c", "Time_to_First_Response__c")
 REQUIRED_SETTINGS = ("SF_LOGIN_URL", "SF_CONSUMER_KEY", "SF_USERNAME", "SF_PRIVATE_KEY_FILE")
 LOW_API_SHARE = 0.1
+CDC_ENTITIES = {
+    "Lead": "new leads to route",
+    "Task": "first responses by call and task",
+    "EmailMessage": "first responses by email",
+}
 WORKLOAD = "sf_check"
 
 
@@ -33,7 +38,7 @@ MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
 class Command(BaseCommand):
     help = (
         "Check the Salesforce connection: settings, private key, login, API limits, the Lead "
-        "custom fields, Lead owner updates and Change Data Capture access."
+        "custom fields, Lead owner updates, Change Data Capture access and its entity selection."
     )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -75,7 +80,7 @@ def run_checks() -> Iterator[Check]:
         return
     yield Check("ok", f"Logged in as {connection.username} (user {token.user_id}).")
     client = get_client(workload=WORKLOAD)
-    for step in (_limits_check, _lead_checks, _cdc_check):
+    for step in (_limits_check, _lead_checks, _cdc_check, _cdc_selection_check):
         try:
             yield from step(client, token)
         except SalesforceError as error:
@@ -183,3 +188,36 @@ def _cdc_check(client: SalesforceClient, token: auth.Token) -> Iterator[Check]:
             reply[0].get("error") if isinstance(reply, list) and reply else response.status_code
         )
         yield Check("fail", f"The CometD handshake at {url} was refused ({detail}).", fix)
+
+
+def _cdc_selection_check(client: SalesforceClient, token: auth.Token) -> Iterator[Check]:
+    """Reading the Change Data Capture selection"""
+    try:
+        members = client.tooling_query(
+            "SELECT DeveloperName, SelectedEntity FROM PlatformEventChannelMember"
+        )
+    except SalesforceError as error:
+        yield Check(
+            "warn",
+            f"Could not read which objects are selected for Change Data Capture ({error}).",
+            "Give the integration user View Setup and Configuration, or check Setup → "
+            "Change Data Capture by hand: Lead, Task and Email Message must be selected.",
+        )
+        return
+    selected = {
+        str(m.get("SelectedEntity") or "").removesuffix("ChangeEvent")
+        for m in members
+        if str(m.get("DeveloperName") or "").startswith("ChangeEvents_")
+    }
+    missing = [entity for entity in CDC_ENTITIES if entity not in selected]
+    if not missing:
+        yield Check("ok", "Change Data Capture is selected for Lead, Task and EmailMessage.")
+        return
+    lost = " and ".join(CDC_ENTITIES[entity] for entity in missing)
+    yield Check(
+        "fail" if "Lead" in missing else "warn",
+        f"Change Data Capture is not selected for {', '.join(missing)}: the listener gets no "
+        f"events for it, so Flywheel misses {lost}.",
+        "Setup → Integrations → Change Data Capture → move them to Selected Entities (Email "
+        "Message needs Enhanced Email); or run `manage.py listen --polling`.",
+    )
