@@ -199,11 +199,16 @@ class PollState:
 
 
 def poll_once(
-    *, client: object, integration_user_id: str, state: PollState, start: dt.datetime
+    *,
+    client: object,
+    integration_user_id: str,
+    state: PollState,
+    start: dt.datetime,
+    entities: tuple[str, ...] = RECONCILE_ENTITIES,
 ) -> int:
-    """One polling round over all entities; returns the number of new change rows."""
+    """One polling round over ``entities``; returns the number of new change rows."""
     total = 0
-    for entity in RECONCILE_ENTITIES:
+    for entity in entities:
         channel = f"poll:{entity}"
         position = inbox.replay_position_get(channel)
         watermark = position.watermark if position and position.watermark else start

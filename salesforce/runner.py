@@ -17,6 +17,7 @@ from django.db import close_old_connections
 
 from salesforce import auth, inbox, lease, listener, streaming
 from salesforce.connection import integration_user_id, salesforce_client, stream_token
+from salesforce.selection import cdc_selected_entities
 from salesforce.usage import recorder
 
 logger = logging.getLogger("salesforce.listen")
@@ -66,6 +67,7 @@ class Listener:
         self.rejected_replay: str = ""  # why the server refused the stored replay ids, if it did
         self.poll_start: dt.datetime | None = None  # objects never polled start here
         self._subscribed = False  # the current stream session got as far as its subscriptions
+        self._beside: tuple[str, ...] = ()  # objects polled beside the stream (not selected)
         self._out = out or (lambda text: logger.info(text))
 
     def say(self, text: str) -> None:
@@ -197,11 +199,18 @@ class Listener:
     def _done(self, lost: asyncio.Event) -> bool:
         return self.stop.is_set() or lost.is_set()
 
-    async def _poll(self, lost: asyncio.Event, *, until: float | None = None) -> None:
-        """Poll every ``poll_interval`` seconds until stopped (or ``until``, a monotonic time)."""
+    async def _poll(
+        self,
+        lost: asyncio.Event,
+        *,
+        until: float | None = None,
+        entities: tuple[str, ...] = listener.RECONCILE_ENTITIES,
+    ) -> None:
+        """Poll ``entities`` every ``poll_interval`` seconds until stopped (or ``until``, a
+        monotonic time)."""
         state = listener.PollState()
         while not self._done(lost) and (until is None or time.monotonic() < until):
-            count = await sync_to_async(self._poll_round)(state)
+            count = await sync_to_async(self._poll_round)(state, entities)
             self.rate.add(count)
             if count:
                 now = dt.datetime.now(dt.UTC)
@@ -210,7 +219,9 @@ class Listener:
                     self.lag_seconds = max(0.0, (now - state.last_commit).total_seconds())
             await self._sleep(self.options.poll_interval)
 
-    def _poll_round(self, state: listener.PollState) -> int:
+    def _poll_round(
+        self, state: listener.PollState, entities: tuple[str, ...] = listener.RECONCILE_ENTITIES
+    ) -> int:
         close_old_connections()
         try:
             if self.poll_start is None:  # on Salesforce's clock: the host's may be minutes off
@@ -220,12 +231,47 @@ class Listener:
                 integration_user_id=integration_user_id(),
                 state=state,
                 start=self.poll_start,
+                entities=entities,
             )
         except Exception:
             logger.exception("polling round failed; retrying next round")
             return 0
 
     async def _stream(self, lost: asyncio.Event) -> None:
+        self._beside = await sync_to_async(self._unselected_entities)()
+        beside = (
+            asyncio.create_task(self._poll(lost, entities=self._beside)) if self._beside else None
+        )
+        try:
+            await self._stream_sessions(lost)
+        finally:
+            if beside is not None:
+                beside.cancel()
+            self._beside = ()
+
+    def _unselected_entities(self) -> tuple[str, ...]:
+        """The objects the org did not select for Change Data Capture: no events ever come for
+        them, so they are polled beside the stream. Unknown (the selection is not readable):
+        none, the stream is trusted as before."""
+        close_old_connections()
+        try:
+            selected = cdc_selected_entities(salesforce_client())
+        except Exception as error:  # no View Setup and Configuration, an outage: stream only
+            logger.info("could not read the Change Data Capture selection: %s", error)
+            return ()
+        missing = tuple(e for e in listener.RECONCILE_ENTITIES if e not in selected)
+        if missing:
+            text = (
+                f"Change Data Capture is not selected for {', '.join(missing)} in Salesforce: "
+                f"polling {'it' if len(missing) == 1 else 'them'} every "
+                f"{self.options.poll_interval:g} s beside the stream (Setup → Change Data "
+                "Capture → Selected Entities ends this)."
+            )
+            self.say(text)
+            lease.notice_record(text=text, name=self.options.lease_name)
+        return missing
+
+    async def _stream_sessions(self, lost: asyncio.Event) -> None:
         backoff, refused = 1.0, 0
         while not self._done(lost):
             self._subscribed = False
@@ -258,8 +304,9 @@ class Listener:
         )
         self.say(text)
         await sync_to_async(self._fallback_begin)(text)
+        streamed = tuple(e for e in listener.RECONCILE_ENTITIES if e not in self._beside)
         try:
-            await self._poll(lost, until=time.monotonic() + minutes * 60)
+            await self._poll(lost, until=time.monotonic() + minutes * 60, entities=streamed)
         finally:
             self.mode = "streaming"
             with contextlib.suppress(Exception):  # the next renewal writes it otherwise
@@ -271,7 +318,9 @@ class Listener:
         close_old_connections()
         inbox.poll_watermarks_from_stream(
             channels={
-                channel: f"poll:{streaming.entity_of(channel)}" for channel in streaming.CHANNELS
+                channel: f"poll:{streaming.entity_of(channel)}"
+                for channel in streaming.CHANNELS
+                if streaming.entity_of(channel) not in self._beside  # already polled
             }
         )
         self.mode = "polling"

@@ -134,3 +134,21 @@ def test_a_refused_stream_falls_back_to_polling_and_comes_back(org, start_listen
     wait_for(lambda: org.routed(again), timeout=15, message="leads routed by the stream again")
     assert ListenerLease.objects.get().mode == "streaming"
     assert org.owner_write_counts(streamed + refused + again) == {1}
+
+
+def test_an_object_not_selected_for_cdc_is_polled_beside_the_stream(org, start_listener):
+    # Given an org whose admin selected Task and EmailMessage for CDC, but not Lead
+    org.stream(selected_entities=["Task", "EmailMessage"])
+
+    listener = start_listener("--poll-interval", "0.5")
+    wait_for_output(listener, SUBSCRIBED, timeout=40)
+    wait_for_output(listener, "not selected for Lead in Salesforce: polling it every 0.5 s")
+    leads = org.create_leads(3, prefix="Not streamed")
+
+    # Then its leads are routed from polling, once each
+    wait_for(lambda: org.routed(leads), timeout=20, message="leads routed by polling")
+    assert org.owner_write_counts(leads) == {1}
+    assert set(
+        ChangeEvent.objects.filter(record_id__in=leads).values_list("source", flat=True)
+    ) == {"poll"}
+    assert "not selected for Lead" in ListenerLease.objects.get().notice

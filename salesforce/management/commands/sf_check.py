@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from salesforce import auth, conf
 from salesforce.client import SalesforceClient, SalesforceError, get_client
+from salesforce.selection import cdc_selected_entities
 from salesforce.usage import recorder
 
 LEAD_FIELDS = ("First_Response_At__c", "First_Response_User__c", "Time_to_First_Response__c")
@@ -193,9 +194,7 @@ def _cdc_check(client: SalesforceClient, token: auth.Token) -> Iterator[Check]:
 def _cdc_selection_check(client: SalesforceClient, token: auth.Token) -> Iterator[Check]:
     """Reading the Change Data Capture selection"""
     try:
-        members = client.tooling_query(
-            "SELECT DeveloperName, SelectedEntity FROM PlatformEventChannelMember"
-        )
+        selected = cdc_selected_entities(client)
     except SalesforceError as error:
         yield Check(
             "warn",
@@ -204,11 +203,6 @@ def _cdc_selection_check(client: SalesforceClient, token: auth.Token) -> Iterato
             "Change Data Capture by hand: Lead, Task and Email Message must be selected.",
         )
         return
-    selected = {
-        str(m.get("SelectedEntity") or "").removesuffix("ChangeEvent")
-        for m in members
-        if str(m.get("DeveloperName") or "").startswith("ChangeEvents_")
-    }
     missing = [entity for entity in CDC_ENTITIES if entity not in selected]
     if not missing:
         yield Check("ok", "Change Data Capture is selected for Lead, Task and EmailMessage.")
@@ -219,5 +213,6 @@ def _cdc_selection_check(client: SalesforceClient, token: auth.Token) -> Iterato
         f"Change Data Capture is not selected for {', '.join(missing)}: the listener gets no "
         f"events for it, so Flywheel misses {lost}.",
         "Setup → Integrations → Change Data Capture → move them to Selected Entities (Email "
-        "Message needs Enhanced Email); or run `manage.py listen --polling`.",
+        "Message needs Enhanced Email). Meanwhile `manage.py listen` polls them beside the "
+        "stream when it can read the selection.",
     )
