@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def nul_problem(data: object, *, path: object) -> str | None:
+    """The sentence a loader refuses config file ``path`` with when ``data`` holds a NUL."""
+    where = nul_location(data)
+    return (
+        None if where is None else f"{path} holds a NUL character (\\u0000) in {where}: remove it."
+    )
+
+
 def nul_location(value: object, where: str = "") -> str | None:
     """Where the first NUL character (``\\u0000``) sits in JSON data (a key or a string), as
     ``templates[0].keywords[1]``; None when there is none. PostgreSQL stores no NUL in text or

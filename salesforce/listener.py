@@ -198,6 +198,11 @@ class PollState:
     last_commit: dt.datetime | None = None  # the newest change handed to dispatch (for lag)
 
 
+def poll_channel(entity: str) -> str:
+    """Where an object's polling watermark is stored (``poll:Lead``)."""
+    return f"poll:{entity}"
+
+
 def poll_once(
     *,
     client: object,
@@ -209,7 +214,7 @@ def poll_once(
     """One polling round over ``entities``; returns the number of new change rows."""
     total = 0
     for entity in entities:
-        channel = f"poll:{entity}"
+        channel = poll_channel(entity)
         position = inbox.replay_position_get(channel)
         watermark = position.watermark if position and position.watermark else start
         soql = (

@@ -303,8 +303,8 @@ class Listener:
             f"every {minutes:g} min."
         )
         self.say(text)
-        await sync_to_async(self._fallback_begin)(text)
         streamed = tuple(e for e in listener.RECONCILE_ENTITIES if e not in self._beside)
+        await sync_to_async(self._fallback_begin)(text, streamed)
         try:
             await self._poll(lost, until=time.monotonic() + minutes * 60, entities=streamed)
         finally:
@@ -314,13 +314,13 @@ class Listener:
         if not self._done(lost):
             self.say("trying the Change Data Capture stream again")
 
-    def _fallback_begin(self, text: str) -> None:
+    def _fallback_begin(self, text: str, entities: tuple[str, ...]) -> None:
         close_old_connections()
         inbox.poll_watermarks_from_stream(
             channels={
-                channel: f"poll:{streaming.entity_of(channel)}"
+                channel: listener.poll_channel(streaming.entity_of(channel))
                 for channel in streaming.CHANNELS
-                if streaming.entity_of(channel) not in self._beside  # already polled
+                if streaming.entity_of(channel) in entities
             }
         )
         self.mode = "polling"

@@ -15,7 +15,7 @@ from flywheel.deciders import model_available
 from flywheel.gateway import DecisionResult, Rules, decide_many
 from flywheel.services import decision_effect_record
 from flywheel_site.bulk import rows_insert
-from flywheel_site.config_files import nul_location
+from flywheel_site.config_files import nul_problem
 from templates_app import conf, prompts
 from templates_app.choices import Intent, SuggestionStatus
 from templates_app.intents import detect
@@ -65,8 +65,8 @@ def templates_load_file(path: str | Path) -> LoadResult:
         raise TemplatesConfigError(f"Cannot read {path}: {error}") from error
     except json.JSONDecodeError as error:
         raise TemplatesConfigError(f"{path} is not valid JSON: {error}") from error
-    if (where := nul_location(data)) is not None:
-        raise TemplatesConfigError(f"{path} holds a NUL character (\\u0000) in {where}: remove it.")
+    if problem := nul_problem(data, path=path):
+        raise TemplatesConfigError(problem)
     entries = data.get("templates") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise TemplatesConfigError(f"{path} must hold an object with a non-empty 'templates' list.")

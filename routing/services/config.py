@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from flywheel_site.config_files import nul_location
+from flywheel_site.config_files import nul_problem
 from routing.models import (
     CountryAlias,
     OverrideRule,
@@ -49,8 +49,8 @@ def policy_load_file(*, path: Path, by: str = "load_config") -> LoadResult:
         raise PolicyInvalid(
             [f"{path} is not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}."]
         ) from error
-    if (where := nul_location(data)) is not None:
-        raise PolicyInvalid([f"{path} holds a NUL character (\\u0000) in {where}: remove it."])
+    if problem := nul_problem(data, path=path):
+        raise PolicyInvalid([problem])
     return policy_load(data=data, by=by)
 
 
