@@ -223,13 +223,13 @@ def test_review_page_query_count_does_not_grow_with_labels(
             decision_id=decision_id,
             verdict="correct",
             source="human",
-            reviewer=staff_user(f"r{n}", LABELERS),
+            reviewer=staff_user(f"reviewer-{n}", LABELERS),
         )
 
     with django_assert_max_num_queries(8):
         response = labeler_client.get(_review_url(decision_id))
 
-    assert response.status_code == 200 and response.content.decode().count("r9") == 1
+    assert response.status_code == 200 and response.content.decode().count("reviewer-9") == 1
 
 
 @pytest.fixture
