@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from flywheel.gateway import DecisionResult
 from flywheel_site.bulk import rows_insert
+from flywheel_site.locks import keys_lock
 from routing import conf
 from routing.choices import AssignmentStatus
 from routing.decisions import Case, decision_validate, decisions_record
@@ -182,6 +183,9 @@ def _validate(
 def _commit(
     *, planned: list[_Planned], distributor: Distributor, report: RouteReport
 ) -> list[Assignment]:
+    # Another worker may be routing the same leads (a re-delivered event in another batch): the
+    # lock makes its ledger rows visible to the check below instead of failing this batch's insert.
+    keys_lock(namespace="routing.assignment", keys=[p.row.lead_id for p in planned])
     taken = set(
         Assignment.objects.filter(lead_id__in=[p.row.lead_id for p in planned]).values_list(
             "lead_id", flat=True
