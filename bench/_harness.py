@@ -21,6 +21,8 @@ sys.path.insert(0, str(ROOT))
 from tests.processes import AppProcess, app_process, wait_for  # noqa: E402
 
 __all__ = [
+    "POSTGRES",
+    "REDIS",
     "ROOT",
     "AppProcess",
     "app_env",
@@ -34,7 +36,9 @@ __all__ = [
     "wait_for",
 ]
 
-POSTGRES = "postgres://postgres@127.0.0.1:5432"
+# The servers the PostgreSQL runs use (scratch databases are created and dropped on them).
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 
 
 def app_env(connection_env: dict[str, str], *, database_url: str, **extra: str) -> dict[str, str]:
@@ -71,9 +75,15 @@ def postgres_database(name: str) -> Iterator[str]:
     """Create database ``name`` on the local PostgreSQL server, yield its URL, drop it."""
     import psycopg
 
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        raise SystemExit(
+            f"PostgreSQL at {POSTGRES} cannot create a scratch database ({exc}). Start it, or"
+            " point BENCH_POSTGRES_URL at a server where this user may CREATE DATABASE."
+        ) from exc
     try:
         yield f"{POSTGRES}/{name}"
     finally:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _harness import (
+    REDIS,
     AppProcess,
     app_env,
     app_process,
@@ -200,7 +201,7 @@ def run_once(options: argparse.Namespace, clusters: int, scratch: Path) -> Figur
             "ANTHROPIC_BASE_URL": emulator.url,
         }
         if options.db == "postgres":
-            extra["REDIS_URL"] = f"redis://127.0.0.1:6379/{options.redis_db}"
+            extra["REDIS_URL"] = f"{REDIS}/{options.redis_db}"
         env = app_env(emulator.connection_env, database_url=url, **extra)
         manage(env, "migrate", "-v", "0", "--skip-checks")
         manage(env, "load_config", "-v", "0", "--skip-checks")

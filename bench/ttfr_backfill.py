@@ -49,7 +49,8 @@ def run_backfill(
         f"unchanged {figure(output, 'leads unchanged')}, command says "
         f"{figure(output, 'API calls')} calls ({figure(output, 'API calls per lead')}/lead); "
         f"emulator counted {calls} calls = {per_lead:.4f} per lead "
-        f"({'within' if per_lead <= TARGET else 'over'} {TARGET}); {seconds:.1f} s"
+        f"({'within' if per_lead <= TARGET else 'over'} {TARGET}); {seconds:.1f} s, "
+        f"{scanned / seconds if seconds else 0.0:,.0f} leads/s"
     )
     return per_lead
 
