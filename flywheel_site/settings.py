@@ -122,9 +122,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Sign-in throttling (flywheel_site/throttle.py): failures per username and address, cool-down.
+# Sign-in throttling (flywheel_site/throttle.py): failures per username and address, failures per
+# address across usernames, cool-down. Behind a reverse proxy every REMOTE_ADDR is the proxy's:
+# TRUSTED_PROXY_HOPS says how many proxies append X-Forwarded-For (0: no proxy, use REMOTE_ADDR).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
 # Salesforce connection (see docs/SETUP.md; `make demo` points these at the emulator).
 SF_LOGIN_URL = env.str("SF_LOGIN_URL", default="https://login.salesforce.com")
