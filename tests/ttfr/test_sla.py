@@ -229,3 +229,98 @@ def test_sla_check_is_scheduled_every_five_minutes_after_migrate():
 
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
     assert callable(import_string(schedule.func))
+
+
+OUTSIDER = "0055f0000000077AAA"
+
+
+def reassigned_by_manager(lead_id: str, *, routed_to: str, now_owned_by: str) -> None:
+    from routing.choices import AssignmentStatus
+    from routing.models import Assignment
+
+    Assignment.objects.create(
+        lead_id=lead_id,
+        owner_id=routed_to,
+        current_owner_id=now_owned_by,
+        status=AssignmentStatus.OVERRIDDEN,
+        pool="SMB NA",
+    )
+
+
+@override_settings(TTFR_SLA_ACTIONS=["reassign"])
+def test_breach_reassigns_from_the_current_owner_not_the_one_routing_chose(org, gateway):
+    reassigned_by_manager(LEAD_A, routed_to=REP, now_owned_by=REP_2)
+
+    check(org, 90)
+
+    assert org.updates == [[{"Id": LEAD_A, "OwnerId": REP_3}]]  # after REP_2, not after REP
+    assert SlaBreach.objects.get().owner_id == REP_2
+    assert gateway.decisions[0]["context"]["owner_id"] == REP_2
+
+
+@override_settings(TTFR_SLA_ACTIONS=["reassign"])
+def test_current_owner_outside_every_pool_gets_the_next_member_after_the_routed_owner(org, gateway):
+    reassigned_by_manager(LEAD_A, routed_to=REP, now_owned_by=OUTSIDER)
+
+    check(org, 90)
+
+    assert org.updates == [[{"Id": LEAD_A, "OwnerId": REP_2}]]
+    assert SlaBreach.objects.get().owner_id == OUTSIDER
+
+
+def test_reassign_target_never_hands_the_lead_to_its_current_owner():
+    lone = [{"name": "Solo", "segment": "SMB", "region": "NA", "members": [{"user_id": REP}]}]
+
+    assert (
+        sla.reassign_target(
+            pools=lone, owner_id=REP, assigned_owner_id=REP, segment="SMB", region="NA"
+        )
+        == ""
+    )
+
+
+@override_settings(TTFR_SLA_ACTIONS=["notify"])
+def test_notify_emails_the_current_owners_manager(managed, gateway):
+    reassigned_by_manager(LEAD_C, routed_to=REP_3, now_owned_by=REP)  # REP_3 has no manager
+
+    breaches = {b.lead_id: b for b in check(managed, 90)}
+
+    assert breaches[LEAD_C].notified_to == "morgan@acme.test"
+    assert LEAD_C in managed.emails[0]["emailBody"]
+
+
+class CrashAfterWriteClient(FakeClient):
+    """The owner write reaches Salesforce, then the worker dies before the check finishes."""
+
+    crash = True
+
+    def send_email_simple(self, inputs):
+        if self.crash:
+            self.crash = False
+            raise RuntimeError("worker killed")
+        return super().send_email_simple(inputs)
+
+
+@override_settings(TTFR_SLA_ACTIONS=["notify", "reassign"])
+def test_a_crash_after_the_reassignment_does_not_reassign_the_lead_again(managed, gateway):
+    client = CrashAfterWriteClient()
+    client.rows = managed.rows
+
+    with pytest.raises(RuntimeError):
+        check(client, 90)
+    check(client, 95)
+
+    writes = [record for update in client.updates for record in update if record["Id"] == LEAD_A]
+    assert writes == [{"Id": LEAD_A, "OwnerId": REP_2}]
+    assert SlaBreach.objects.get(lead_id=LEAD_A).new_owner_id == REP_2
+
+
+def test_current_owners_are_read_in_one_query(managed, django_assert_num_queries):
+    reassigned_by_manager(LEAD_A, routed_to=REP, now_owned_by=REP_2)
+    reassigned_by_manager(LEAD_B, routed_to=REP_2, now_owned_by=REP_3)
+    facts = list(LeadFact.objects.all())
+
+    with django_assert_num_queries(1):
+        owners = sla._current_owners(facts)
+
+    assert owners == {LEAD_A: REP_2, LEAD_B: REP_3, LEAD_C: REP_3, LEAD_D: QUEUE}

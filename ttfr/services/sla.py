@@ -2,12 +2,15 @@
 
 Off by default (``TTFR_SLA_ACTIONS = []``): the fact table's breach flags are refreshed either
 way. With actions, every new breach is a ``SlaBreach`` row (the dashboard lists them) and a
-decision of the flywheel gateway (workload "sla"). ``notify`` emails the owner's manager (the
-owner's ``ManagerId`` in Salesforce), one email per manager per check listing their team's
-breaches, through the Simple Email Action (not linked to the leads, so it is no touch on them);
-``reassign`` hands the lead to the next member of the owner's routing pool (the one after the
-owner, in the pool's member order, wrapping round), written in one Collections update. A lead
-breaches once: its ``SlaBreach`` row is the key.
+decision of the flywheel gateway (workload "sla"). The owner is the lead's current owner (routing's
+``Assignment.current_owner_id``, which follows human reassignments), else the owner at assignment.
+``notify`` emails the owner's manager (the owner's ``ManagerId`` in Salesforce), one email per
+manager per check listing their team's breaches, through the Simple Email Action (not linked to
+the leads, so it is no touch on them); ``reassign`` hands the lead to the next member of the
+owner's routing pool (the one after the owner, in the pool's member order, wrapping round; when
+the current owner is in no pool, the one after the owner routing chose), written in one
+Collections update. A lead breaches once: its ``SlaBreach`` row is the key, committed before
+Salesforce is called, so a crash after the writes never reassigns or emails twice.
 """
 
 from __future__ import annotations
@@ -71,7 +74,6 @@ def _gateway() -> tuple[Callable[..., Any], type, Callable[..., Any]]:
     return decide, Rules, decision_effect_record
 
 
-@transaction.atomic
 def sla_breaches_check(
     *,
     client: SalesforceClient,
@@ -79,6 +81,19 @@ def sla_breaches_check(
     pools_get: PoolsGetter = _active_pools,
 ) -> list[SlaBreach]:
     """Refresh the breach flags of recent unanswered leads and act on the new breaches."""
+    breaches = _breaches_record(now=now, pools_get=pools_get)
+    actions = conf.sla_actions()
+    if "reassign" in actions:
+        _reassign(client=client, breaches=breaches)
+    if "notify" in actions:
+        _notify(client=client, breaches=breaches)
+    SlaBreach.objects.bulk_update(breaches, ["new_owner_id", "notified_to", "note"])
+    return breaches
+
+
+@transaction.atomic
+def _breaches_record(*, now: dt.datetime, pools_get: PoolsGetter) -> list[SlaBreach]:
+    """Flags refreshed, new breaches decided and stored; the locks end here, before any call."""
     facts = list(
         LeadFact.objects.select_for_update()
         .filter(
@@ -94,22 +109,50 @@ def sla_breaches_check(
         fact_derive(fact=fact, calendars=calendars, now=now)
     LeadFact.objects.bulk_update(facts, ["sla_minutes", "sla_breached", "sla_breached_raw"])
     actions = conf.sla_actions()
-    breached = [f for f in facts if f.sla_breached]
+    # A check that waited for our locks sees breaches committed meanwhile (a new statement).
+    taken = set(
+        SlaBreach.objects.filter(lead_id__in=[f.lead_id for f in facts]).values_list(
+            "lead_id", flat=True
+        )
+    )
+    breached = [f for f in facts if f.sla_breached and f.lead_id not in taken]
     if not actions or not breached:
         return []
-    breaches = [_breach(fact, actions=actions, now=now, calendars=calendars) for fact in breached]
+    owners = _current_owners(breached)
+    breaches = [
+        _breach(fact, owner_id=owners[fact.lead_id], actions=actions, now=now, calendars=calendars)
+        for fact in breached
+    ]
     _decide(breaches=breaches, facts=breached, pools=pools_get(), actions=actions)
-    if "reassign" in actions:
-        _reassign(client=client, breaches=breaches)
-    if "notify" in actions:
-        _notify(client=client, breaches=breaches)
-    SlaBreach.objects.bulk_create(breaches)
-    return breaches
+    return SlaBreach.objects.bulk_create(breaches)
+
+
+def _current_owners(facts: list[LeadFact]) -> dict[str, str]:
+    """Each lead's owner as routing last saw it (one query), else its owner at assignment."""
+    from routing.selectors import assignments_by_lead
+
+    rows = assignments_by_lead(lead_ids=[f.lead_id for f in facts])
+    current = {lead_id: row.current_owner_id for lead_id, row in rows.items()}
+    return {f.lead_id: current.get(f.lead_id) or f.owner_id for f in facts}
+
+
+def reassign_target(
+    *, pools: Sequence[dict], owner_id: str, assigned_owner_id: str, segment: str, region: str
+) -> str:
+    """The pool member after the current owner; when the current owner is in no pool (a manager
+    handed the lead to someone outside routing), the member after the owner routing chose."""
+    if any(owner_id in [m["user_id"] for m in p.get("members", [])] for p in pools):
+        return next_pool_member(pools=pools, owner_id=owner_id, segment=segment, region=region)
+    target = next_pool_member(
+        pools=pools, owner_id=assigned_owner_id, segment=segment, region=region
+    )
+    return target if target != owner_id else ""
 
 
 def _breach(
     fact: LeadFact,
     *,
+    owner_id: str,
     actions: frozenset[str],
     now: dt.datetime,
     calendars: Mapping[str, BusinessCalendar],
@@ -118,7 +161,7 @@ def _breach(
     elapsed = business_minutes(start=fact.created_at, end=now, calendar=calendar)
     return SlaBreach(
         lead_id=fact.lead_id,
-        owner_id=fact.owner_id,
+        owner_id=owner_id,
         team=fact.team,
         segment=fact.segment,
         sla_minutes=fact.sla_minutes or conf.sla_minutes(fact.segment),
@@ -141,15 +184,20 @@ def _decide(
     reassign = "reassign" in actions
     for breach, fact in zip(breaches, facts, strict=True):
         target = (
-            next_pool_member(
-                pools=pools, owner_id=fact.owner_id, segment=fact.segment, region=fact.region
+            reassign_target(
+                pools=pools,
+                owner_id=breach.owner_id,
+                assigned_owner_id=fact.owner_id,
+                segment=fact.segment,
+                region=fact.region,
             )
             if reassign
             else ""
         )
         context = {
             "lead_id": fact.lead_id,
-            "owner_id": fact.owner_id,
+            "owner_id": breach.owner_id,
+            "assigned_owner_id": fact.owner_id,
             "team": fact.team,
             "segment": fact.segment,
             "region": fact.region,
@@ -170,8 +218,9 @@ def _decide(
         )
         breach.decision_id = result.decision_id
         owner = (result.output or {}).get("owner_id") or ""
-        if owner and owner != fact.owner_id:
+        if owner and owner != breach.owner_id:
             breach.new_owner_id = owner
+            breach.note = "Reassignment not confirmed by Salesforce."
         elif reassign:
             breach.note = "No other pool member to reassign to."
 
@@ -210,6 +259,7 @@ def _reassign(*, client: SalesforceClient, breaches: list[SlaBreach]) -> None:
         if breach is None:
             continue
         if result.success:
+            breach.note = ""
             effect_record(
                 decision_id=breach.decision_id, effect={"owner_written": breach.new_owner_id}
             )
