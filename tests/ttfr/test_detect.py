@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 
 from tests.ttfr.events import event
 from tests.ttfr.fakes import (
@@ -160,6 +161,44 @@ def test_automated_touch_is_kept_apart_and_not_written(org):
     assert org.updates == []
     fact = LeadFact.objects.get(lead_id=LEAD_A)
     assert (fact.automated_touch_id, fact.first_response_at) == (bot["Id"], None)
+
+
+BOT = "0055f0000000BOTAAA"
+
+
+@override_settings(TTFR_AUTOMATED_SENDERS=[BOT, "NoReply@Acme.test"])
+def test_configured_automated_senders_are_first_automated_touches_not_responses(org):
+    # given a sequence tool's user logs a task on A and a rep's mailbox sends from the no-reply
+    # address to B, both a minute after creation, before the reps answer
+    bot_task = task(at=T0 + MIN, owner=BOT[:15])  # a 15-character id matches the 18-character one
+    blast = email(at=T0 + MIN, sender=REP_2, address="noreply@acme.test")
+    call = task(at=T0 + 20 * MIN, owner=REP_2)
+    org.add("Task", bot_task, call)
+    org.add("EmailMessage", blast)
+    org.add("EmailMessageRelation", relation(blast, LEAD_B))
+    # when their events are processed through detection
+    run(org, created(bot_task), event("EmailMessage", "CREATE", blast["Id"], {"Incoming": False}))
+    run(org, created(call))
+    # then they are kept as the first automated touches and only the rep's call is a response
+    a, b = LeadFact.objects.get(lead_id=LEAD_A), LeadFact.objects.get(lead_id=LEAD_B)
+    assert (a.automated_touch_id, a.automated_user_id, a.first_automated_at) == (
+        bot_task["Id"],
+        BOT[:15],
+        T0 + MIN,
+    )
+    assert (a.first_response_touch_id, a.ttfr_minutes) == (call["Id"], 20.0)
+    assert (b.automated_touch_id, b.first_response_at) == (blast["Id"], None)
+    assert org.get("Lead", LEAD_A)[rules.FIELD_USER] == REP_2
+    assert org.get("Lead", LEAD_B)[rules.FIELD_AT] is None
+
+
+def test_a_task_the_integration_user_created_for_a_rep_is_the_reps_touch(org):
+    # the rule: a Task is judged by its OwnerId (who made the touch), not by who created the row
+    call = task(at=T0 + 4 * MIN, owner=REP_2, CreatedById=INTEGRATION)
+    org.add("Task", call)
+    run(org, created(call))
+    assert org.get("Lead", LEAD_A)[rules.FIELD_USER] == REP_2
+    assert LeadFact.objects.get(lead_id=LEAD_A).automated_touch_id == ""
 
 
 def test_converted_lead_is_recorded_but_not_written(org):
