@@ -58,3 +58,20 @@ def sf_settings(emulator: EmulatorProcess, settings) -> Iterator[EmulatorProcess
     yield emulator
     emulator.control("POST", "/__emulator__/faults", json={"clear": True})
     _forget_salesforce_state()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the lines tests recorded with ``record_property("summary", line)`` (the chaos
+    counts): pytest-xdist drops a worker's stdout but sends its reports' properties back."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "summary"
+    ]
+    if lines:
+        terminalreporter.section("summary")
+        for line in lines:
+            terminalreporter.write_line(str(line))

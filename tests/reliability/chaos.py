@@ -80,16 +80,21 @@ class Counts:
     api_calls: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def report(self) -> str:
+    def summary(self, plan: ChaosPlan) -> str:
+        """The counts in one line (printed by the terminal summary hook in tests/conftest.py)."""
         return (
-            f"chaos: {self.leads} leads, kills {dict(self.kills)}, {self.errors_503} 503s "
-            f"injected, {self.session_expiries} session expiries, {self.stream_drops} stream "
-            f"drops, {self.gap_events} gap events, {self.duplicates_delivered} duplicate "
-            f"deliveries beyond one per event, {self.routed_once} routed once, "
-            f"{self.first_responses_correct}/{self.first_responses} first responses correct, "
-            f"{self.auto_sent} emails auto-sent, {self.rerun_events} events re-run by the sweep, "
-            f"{self.api_calls} API calls; seconds "
-            + ", ".join(f"{name} {value:.0f}" for name, value in self.seconds.items())
+            f"chaos: leads {self.leads}, kills {self.kills['listen']}/{self.kills['qcluster']}, "
+            f"503s {self.errors_503}, session expiries {self.session_expiries}, stream drops "
+            f"{self.stream_drops}, duplicates {self.duplicates_delivered}, gaps "
+            f"{self.gap_events}, routed once {self.routed_once}/{self.leads}, first responses "
+            f"{self.first_responses_correct}/{self.first_responses}, auto-sent "
+            f"{self.auto_sent}, seed {plan.seed}"
+        )
+
+    def timing(self) -> str:
+        return (
+            f"chaos: {self.rerun_events} events re-run by the sweep, {self.api_calls} API calls; "
+            "seconds " + ", ".join(f"{name} {value:.0f}" for name, value in self.seconds.items())
         )
 
 

@@ -150,7 +150,9 @@ def auto_sent_per_lead() -> Counter:
     return Counter(r["RelationId"] for r in relations if r["EmailMessageId"] in sent)
 
 
-def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, emulator, capsys):
+def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
+    org, emulator, record_property
+):
     plan, counts = ChaosPlan.from_env(), Counts()
     queue = cluster_name("chaos")
     supervisor = Supervisor(emulator, cluster=queue, Q_TIMEOUT="12", Q_RETRY="15", Q_WORKERS="3")
@@ -205,7 +207,7 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, 
                 break
             time.sleep(0.5)
             wrong = first_response_mismatches(org, {i: truth[i] for i in wrong})
-        settled_after = time.monotonic() - began
+        counts.seconds["settled"] = time.monotonic() - began
     finally:
         runner.stop.set()
         supervisor.stop_all()
@@ -226,8 +228,8 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(org, 
     counts.rerun_events = ChangeEvent.objects.filter(reruns__gt=0).count()
     stream = org.stream()
     counts.duplicates_delivered = stream["events_delivered"] - stream["events_published"]
-    with capsys.disabled():
-        print(f"\n{counts.report()}; settled after {settled_after:.0f} s")
+    record_property("summary", counts.summary(plan))
+    record_property("summary", counts.timing())
 
     not_once = {i: histories[i] for i, n in owner_writes.items() if n != 1}
     assert not_once == {}
