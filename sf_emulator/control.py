@@ -1,5 +1,5 @@
 """The control API under ``/__emulator__/`` (loopback peers only): records as humans write
-them, field history, stats, faults and reset."""
+them, field history and write counts, stats, faults and reset."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp import web
 from sf_emulator.errors import SalesforceError
 from sf_emulator.org import Org
 from sf_emulator.rest_http import Handler, json_response, org_of, read_json
-from sf_emulator.schema import SCHEMA, canonical_sobject
+from sf_emulator.schema import SCHEMA, canonical_field, canonical_sobject
 
 PREFIX = "/__emulator__"
 
@@ -100,6 +100,18 @@ async def history(request: web.Request) -> web.Response:
     return json_response(org.store.history(_sobject(request), request.match_info["record_id"]))
 
 
+async def write_counts(request: web.Request) -> web.Response:
+    """``?field=<name>[&user_id=<id>]``: writes of the field per record id (records never
+    written left out), same-value writes included."""
+    org = org_of(request)
+    sobject = _sobject(request)
+    field_name = canonical_field(sobject, request.query.get("field", ""))
+    if field_name is None:
+        raise ValueError(f"field must name a field of {sobject}")
+    user_id = request.query.get("user_id") or None
+    return json_response(org.store.write_counts(sobject, field_name, user_id=user_id))
+
+
 async def stats(request: web.Request) -> web.Response:
     """API calls, usage, records by object and, with streaming installed, the stream's counters."""
     org = org_of(request)
@@ -148,6 +160,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get(PREFIX + "/records/{sobject}/{record_id}", get_record)
     app.router.add_patch(PREFIX + "/records/{sobject}/{record_id}", update_record)
     app.router.add_get(PREFIX + "/history/{sobject}/{record_id}", history)
+    app.router.add_get(PREFIX + "/writes/{sobject}", write_counts)
     app.router.add_get(PREFIX + "/stats", stats)
     app.router.add_get(PREFIX + "/faults", get_faults)
     app.router.add_post(PREFIX + "/faults", set_faults)

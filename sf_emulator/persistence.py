@@ -1,4 +1,5 @@
-"""Write-through SQLite persistence of the org: records, field history, sessions and counters."""
+"""Write-through SQLite persistence of the org: records, field history, write counts, sessions
+and counters."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ CREATE TABLE IF NOT EXISTS history (
     field TEXT NOT NULL, old TEXT, new TEXT, user_id TEXT, client TEXT, ts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_record ON history (record_id);
+CREATE TABLE IF NOT EXISTS writes (
+    sobject TEXT NOT NULL, field TEXT NOT NULL, user_id TEXT NOT NULL, record_id TEXT NOT NULL,
+    count INTEGER NOT NULL, PRIMARY KEY (sobject, field, user_id, record_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, user_id TEXT NOT NULL,
     issued_at REAL NOT NULL, last_used REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 HistoryRow = tuple[str, str, str, object, object, str, str | None, str]
+FieldWrite = tuple[str, str, str, str]  # sobject, field, user_id, record_id
 
 
 class Persistence:
@@ -41,8 +47,14 @@ class Persistence:
         for sobject, data in self._db.execute("SELECT sobject, data FROM records ORDER BY rowid"):
             yield sobject, json.loads(data)
 
-    def save(self, records: Iterable[tuple[str, str, dict]], history: Iterable[HistoryRow]) -> None:
-        """Upsert ``(id, sobject, encoded record)`` rows and append history rows atomically."""
+    def save(
+        self,
+        records: Iterable[tuple[str, str, dict]],
+        history: Iterable[HistoryRow],
+        writes: Iterable[FieldWrite] = (),
+    ) -> None:
+        """Upsert ``(id, sobject, encoded record)`` rows, append history rows and count field
+        writes atomically."""
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO records (id, sobject, data) VALUES (?, ?, ?) "
@@ -56,6 +68,12 @@ class Persistence:
                     (rid, sobject, field, _dump(old), _dump(new), user_id, client, ts)
                     for rid, sobject, field, old, new, user_id, client, ts in history
                 ],
+            )
+            self._db.executemany(
+                "INSERT INTO writes (sobject, field, user_id, record_id, count) "
+                "VALUES (?, ?, ?, ?, 1) "
+                "ON CONFLICT (sobject, field, user_id, record_id) DO UPDATE SET count = count + 1",
+                writes,
             )
 
     def history(self, record_id: str) -> list[dict]:
@@ -76,12 +94,22 @@ class Persistence:
             for f, o, n, u, c, t in rows
         ]
 
+    def write_counts(self, sobject: str, field: str, user_id: str | None) -> dict[str, int]:
+        """Writes of ``field`` per record of ``sobject`` (by ``user_id``, or by anyone)."""
+        rows = self._db.execute(
+            "SELECT record_id, SUM(count) FROM writes WHERE sobject = ? AND field = ? "
+            "AND (? IS NULL OR user_id = ?) GROUP BY record_id",
+            (sobject, field, user_id, user_id),
+        )
+        return dict(rows)
+
     def delete_except(self, keep_sobjects: Iterable[str]) -> None:
         keep = list(keep_sobjects)
         marks = ",".join("?" * len(keep))
         with self._transaction():
             self._db.execute(f"DELETE FROM records WHERE sobject NOT IN ({marks})", keep)
             self._db.execute(f"DELETE FROM history WHERE sobject NOT IN ({marks})", keep)
+            self._db.execute(f"DELETE FROM writes WHERE sobject NOT IN ({marks})", keep)
 
     def sessions(self) -> list[tuple[str, str, float, float]]:
         return list(self._db.execute("SELECT token, user_id, issued_at, last_used FROM sessions"))

@@ -113,6 +113,11 @@ class Store:
             return []
         return self._db.history(to_18(record_id))
 
+    def write_counts(self, sobject: str, field_name: str, *, user_id: str | None) -> dict[str, int]:
+        """How often ``field_name`` was written per record, same-value writes included (the
+        field history records changes only)."""
+        return self._db.write_counts(sobject, field_name, user_id)
+
     def subscribe(self, callback: ChangeCallback) -> None:
         self._subscribers.append(callback)
 
@@ -141,6 +146,7 @@ class Store:
         name = self._sobject(sobject)
         with self._using(tx, user_id, client) as current:
             values = rules.clean_fields(name, fields, system=system, creating=True)
+            written = tuple(values)
             rules.apply_defaults(name, values, user_id=user_id)
             now = self._now()
             record_id = str(values.pop("Id", None) or self._ids.new_id(name))
@@ -169,6 +175,7 @@ class Store:
             full = {k: v for k, v in record.items() if v is not None and k not in _CDC_SKIP}
             current.writes.append(Write(name, record_id, "CREATE", full, (), {}, user_id, client))
             current.note(name, record_id, "created", None, None, user_id, now)
+            _count_writes(current, name, record_id, written, user_id)
             return record_id
 
     def update(
@@ -206,6 +213,7 @@ class Store:
             for key in changed:
                 if key not in _NOT_HISTORY:
                     current.note(name, old["Id"], key, old.get(key), record[key], user_id, now)
+            _count_writes(current, name, old["Id"], values, user_id)
 
     def delete(
         self,
@@ -339,7 +347,7 @@ class Store:
             for sobject, rid in touched
         ]
         try:
-            self._db.save(rows, tx.history)
+            self._db.save(rows, tx.history, tx.field_writes)
         except Exception:
             self._rollback(tx)
             raise
@@ -376,3 +384,11 @@ class Store:
             highest = max(highest, decode_counter(record["Id"]))
         if highest:
             self._ids.advance_past(highest)
+
+
+def _count_writes(
+    tx: Transaction, sobject: str, record_id: str, fields: Iterable[str], user_id: str
+) -> None:
+    tx.field_writes.extend(
+        (sobject, name, user_id, record_id) for name in fields if name not in _NOT_HISTORY
+    )

@@ -1,4 +1,4 @@
-"""A store transaction: the writes, undo log and field history it groups."""
+"""A store transaction: the writes, undo log, field history and field write counts it groups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sf_emulator.changes import ChangeType
-from sf_emulator.persistence import HistoryRow
+from sf_emulator.persistence import FieldWrite, HistoryRow
 from sf_emulator.values import encode, format_datetime
 
 
@@ -33,6 +33,7 @@ class Transaction:
     undo: list[tuple[str, str, dict | None]] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
+    field_writes: list[FieldWrite] = field(default_factory=list)
 
     def note(
         self,
