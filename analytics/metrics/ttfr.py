@@ -195,14 +195,15 @@ def histogram_below(facts: QuerySet, cap: float | None) -> tuple[list[int], list
 def definition(sla_minutes: int) -> list[str]:
     """What the numbers mean, as ttfr/README.md defines them (shown on the page)."""
     return [
-        "first response = the earliest outbound human touch on the lead after its creation.",
+        "first response = the earliest outbound human touch on the lead at or after its creation.",
         "A touch is a completed call, email or LinkedIn task (at its completion time) or a sent "
         "email linked to the lead (at its message date). Open tasks and logged inbound emails "
         "never count, nor do touches before the lead was created.",
         "Touches by the integration user or a configured automated sender are automated: they "
         "are kept apart and never count as the first response.",
         "Earliest wins: a touch that arrives late but happened earlier replaces the recorded "
-        "one; deleting the counted touch falls back to the next one.",
+        "one, a later touch never replaces it; deleting the counted touch falls back to the "
+        "next one.",
         "Minutes are measured from the lead's creation. Business minutes count only the working "
         "hours of the owner's team (its time zone, working days and public holidays).",
         f"SLA: {sla_minutes} business minutes (raw minutes for the raw breach rate); an "

@@ -102,6 +102,8 @@ def test_ttfr_page_states_the_definition_and_the_sla(manager_client, settings):
 
     assert "How this is measured: first response = the earliest outbound human touch" in html
     assert "SLA: 45 business minutes" in html
+    assert "the earliest outbound human touch on the lead at or after its creation" in html
+    assert "a later touch never replaces it" in html
 
 
 def test_other_pages_do_not_carry_the_ttfr_definition(manager_client):
