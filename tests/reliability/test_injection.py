@@ -4,8 +4,10 @@ every page a superuser can open, in every dashboard export and in the rendered s
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 
 import pytest
 from django.conf import settings as django_settings
@@ -14,8 +16,19 @@ from django.test import Client
 from analytics.pages import PAGES
 from flywheel_site.exports import FORMULA_PREFIXES
 from templates_app.models import TemplateSuggestion
-from tests.reliability.world import FORMULA, LEAD_ID, ROOT, TEMPLATE_CODE, XSS, world_build
+from tests.reliability.world import (
+    LEAD_ID,
+    MARKUP,
+    MARKUP_SOURCE,
+    MARKUP_TEMPLATE,
+    ROOT,
+    TEMPLATE_CODE,
+    XSS,
+    world_build,
+)
 from tests.site.test_permissions import KNOWN_BROKEN, matrix
+
+JSON_SCRIPT = re.compile(r'<script id="[^"]*" type="application/json">(.*?)</script>', re.DOTALL)
 
 
 def _unsafe_cells(body: str) -> list[str]:
@@ -77,9 +90,33 @@ def test_every_dashboard_export_is_formula_safe_csv_and_valid_json(root_client):
             unsafe += [(page, name, c) for c in _unsafe_cells(bodies[-1])]
 
     assert len(bodies) > len(PAGES) and not unsafe
-    assert any("'" + FORMULA in body for body in bodies), (
+    assert any("'" + MARKUP_SOURCE in body for body in bodies), (
         "the hostile lead source reached an export"
     )
+
+
+def test_dashboards_show_markup_from_lead_data_only_escaped(root_client):
+    pages = {page: root_client.get(f"/dashboard/{page}/").content.decode() for page in PAGES}
+    everything = "".join(pages.values())
+
+    raw = [(page, text) for page, body in pages.items() for text in MARKUP if text in body]
+
+    assert not raw
+    assert html.escape(MARKUP_SOURCE) in pages["ttfr"]  # the by-source table
+    assert html.escape(MARKUP_TEMPLATE) in pages["templates"]  # the usage table
+    assert "<svg" not in everything and "<img" not in everything
+
+
+def test_plotly_json_cannot_close_its_script_block(root_client):
+    blocks = [
+        block
+        for page in PAGES
+        for block in JSON_SCRIPT.findall(root_client.get(f"/dashboard/{page}/").content.decode())
+    ]
+    figures = [json.loads(block) for block in blocks]
+
+    assert blocks and not [block for block in blocks if "<" in block or ">" in block]
+    assert MARKUP_TEMPLATE in json.dumps(figures), "the hostile template name reached a chart"
 
 
 def test_suggestion_shows_template_code_from_lead_data_literally(root_client):

@@ -26,6 +26,7 @@ from routing.services.assign import leads_route
 from salesforce import inbox
 from salesforce.cdc import parse_message
 from salesforce.models import ApiUsage, ChangeEvent, ListenerLease
+from templates_app.models import EmailTemplate, TemplateSuggestion
 from templates_app.services import suggestions_create
 from tests.routing.fakes import FakeClient
 from ttfr.models import BackfillCheckpoint, LeadFact, SlaBreach
@@ -47,6 +48,11 @@ LEAD_ID = "00Q5f000000XSSAEA4"
 XSS = "<script>alert('flywheel-xss')</script>"
 FORMULA = "=cmd|' /C calc'!A0"
 TEMPLATE_CODE = "{{ settings.SECRET_KEY }}{% debug %}"
+# Markup in the text the dashboards show in tables and in the JSON embedded for plotly: a lead
+# source that is a formula too (40 characters, its column's size) and a template name.
+MARKUP_SOURCE = "=1+1</script><svg onload=alert(1)>"
+MARKUP_TEMPLATE = '"><img src=x onerror=alert(1)></script>'
+MARKUP = (MARKUP_SOURCE, MARKUP_TEMPLATE)
 SOQL_BREAK = "O'Brien\\' OR Name != '"
 HOSTILE_LEAD = {
     "FirstName": TEMPLATE_CODE,
@@ -122,8 +128,10 @@ def world_build(settings, *, lead_fields: dict[str, object] | None = None) -> Wo
     leads_route(events=events, client=FakeClient())
     record = {**events[0].fields, "Id": LEAD_ID}
     lead_facts_created_record(leads=[record])
-    LeadFact.objects.filter(lead_id=LEAD_ID).update(lead_source=FORMULA)  # fits its column
+    LeadFact.objects.filter(lead_id=LEAD_ID).update(lead_source=MARKUP_SOURCE)  # fits its column
     suggestions_create(leads=[record])
+    suggested = TemplateSuggestion.objects.filter(lead_id=LEAD_ID).values("template_id")
+    EmailTemplate.objects.filter(id__in=suggested).update(name=MARKUP_TEMPLATE)
     decision = Decision.objects.order_by("id").first()
     label_record(decision_id=decision.pk, verdict="correct", reviewer=users[LABELER], note=XSS)
     now = timezone.now()
