@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from salesforce.records import parse_sf_datetime
@@ -73,6 +73,8 @@ class Counts:
     errors_503: int = 0
     duplicates_delivered: int = 0
     routed_once: int = 0
+    owner_rewrites: int = 0
+    response_rewrites: int = 0
     first_responses: int = 0
     first_responses_correct: int = 0
     auto_sent: int = 0
@@ -86,7 +88,9 @@ class Counts:
             f"chaos: leads {self.leads}, kills {self.kills['listen']}/{self.kills['qcluster']}, "
             f"503s {self.errors_503}, session expiries {self.session_expiries}, stream drops "
             f"{self.stream_drops}, duplicates {self.duplicates_delivered}, gaps "
-            f"{self.gap_events}, routed once {self.routed_once}/{self.leads}, first responses "
+            f"{self.gap_events}, routed once {self.routed_once}/{self.leads} (owner rewritten "
+            f"{self.owner_rewrites}, first response rewritten {self.response_rewrites} "
+            "with the same value), first responses "
             f"{self.first_responses_correct}/{self.first_responses}, auto-sent "
             f"{self.auto_sent}, seed {plan.seed}"
         )
@@ -266,8 +270,30 @@ def started(supervisor: Supervisor, *, timeout: float = 60) -> None:
     wait_for_output(supervisor.processes["listen"], SUBSCRIBED, timeout=timeout)
 
 
-def integration_writes(history: list[dict], field_name: str) -> list[dict]:
-    return [h for h in history if h["field"] == field_name and h["user_id"] == INTEGRATION_USER]
+def integration_write_counts(emulator, field_name: str, *, leads: Iterable[str]) -> dict[str, int]:
+    """How often the integration user wrote ``field_name`` of each of ``leads`` (same-value
+    writes included, which the field history does not show)."""
+    counts = emulator.control(
+        "GET", f"/__emulator__/writes/Lead?field={field_name}&user_id={INTEGRATION_USER}"
+    ).json()
+    return {lead: int(counts.get(lead, 0)) for lead in leads}
+
+
+def integration_changes(history: list[dict], field_name: str) -> list[tuple[object, object]]:
+    """(old, new) of every change of ``field_name`` by the integration user, oldest first."""
+    return [
+        (h["old"], h["new"])
+        for h in history
+        if h["field"] == field_name and h["user_id"] == INTEGRATION_USER
+    ]
+
+
+def moved_earlier(changes: list[tuple[object, object]]) -> bool:
+    """Every change set an instant earlier than the one before (or the first one)."""
+    return all(
+        new is not None and (old is None or parse_sf_datetime(new) < parse_sf_datetime(old))
+        for old, new in changes
+    )
 
 
 def same_instant(recorded: object, expected: str) -> bool:

@@ -11,8 +11,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import pytest
 from django.db.models import Max
@@ -213,15 +211,19 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         supervisor.stop_all()
         print(supervisor.outputs())
 
-    with ThreadPoolExecutor(4) as pool:
-        histories = dict(zip(truth, pool.map(partial(lead_history, emulator), truth), strict=True))
-    owner_writes = {i: len(chaos.integration_writes(h, "OwnerId")) for i, h in histories.items()}
-    response_writes = {
-        i: len(chaos.integration_writes(h, chaos.FIRST_RESPONSE)) for i, h in histories.items()
+    owner_writes = chaos.integration_write_counts(emulator, "OwnerId", leads=truth)
+    response_writes = chaos.integration_write_counts(emulator, chaos.FIRST_RESPONSE, leads=truth)
+    rewritten = [i for i in truth if owner_writes[i] > 1 or response_writes[i] > 1]
+    histories = {i: lead_history(emulator, i) for i in rewritten}  # a few: read one by one
+    owner_changes = {i: chaos.integration_changes(h, "OwnerId") for i, h in histories.items()}
+    response_changes = {
+        i: chaos.integration_changes(h, chaos.FIRST_RESPONSE) for i, h in histories.items()
     }
     with_response = [i for i, t in truth.items() if t["first_response"] is not None]
     emails = auto_sent_per_lead()
     counts.routed_once = sum(1 for n in owner_writes.values() if n == 1)
+    counts.owner_rewrites = sum(n - 1 for n in owner_writes.values() if n > 1)
+    counts.response_rewrites = sum(response_writes[i] - len(c) for i, c in response_changes.items())
     counts.first_responses = len(with_response)
     counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
     counts.auto_sent = sum(emails.values())
@@ -231,13 +233,18 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
     record_property("summary", counts.summary(plan))
     record_property("summary", counts.timing())
 
-    not_once = {i: histories[i] for i, n in owner_writes.items() if n != 1}
-    assert not_once == {}
+    # Every owner written and changed once. An owner write cut short by a kill (Salesforce written,
+    # the Assignment not yet saved) is repeated with the same owner: counted, see OPERATIONS.md.
+    assert {i: n for i, n in owner_writes.items() if n == 0} == {}
+    assert {i: c for i, c in owner_changes.items() if len(c) != 1} == {}
     assert counts.leads >= plan.leads
     assert sum(counts.kills.values()) == 2 * plan.kills
     assert counts.errors_503 > 0
     assert wrong == []
-    assert {i: n for i, n in response_writes.items() if n != (1 if i in with_response else 0)} == {}
+    # A first response is written for every answered lead and no other, and only ever replaced by
+    # an earlier one (an earlier touch seen later).
+    assert {i: n for i, n in response_writes.items() if (n > 0) != (i in with_response)} == {}
+    assert {i: c for i, c in response_changes.items() if not chaos.moved_earlier(c)} == {}
     assert len(with_response) > counts.leads * 0.5
     assert [lead for lead, n in emails.items() if n > 1] == []
     # A send interrupted by a kill stays SENDING (at most once: never retried, left to a human).
