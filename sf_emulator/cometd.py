@@ -114,6 +114,11 @@ class Broker:
         self._drops = 0
         self._closing = False
         self._delivered = 0
+        # faults as the clients met them (the requests above count what was asked for)
+        self._connects_dropped = 0
+        self._sessions_expired = 0
+        self._duplicates = 0
+        self._gaps_delivered = 0
 
     # ---- called by the event log (any thread) -------------------------------------------------
     def notify(self) -> None:
@@ -150,6 +155,7 @@ class Broker:
                 raise ValueError("refuse_handshake must be a failure reason or null")
             settings.refuse_handshake = (reason or "")[:200]
         if faults.get("expire_sessions") or settings.refuse_handshake:
+            self._sessions_expired += len(self._sessions)
             self._sessions.clear()
         if faults.get("drop"):
             self._drops += 1
@@ -165,6 +171,10 @@ class Broker:
             "clients": len(self._sessions),
             "connects_held": sum(session.holding for session in self._sessions.values()),
             "stream_drops": self._drops,
+            "connects_dropped": self._connects_dropped,
+            "sessions_expired": self._sessions_expired,
+            "duplicates_delivered": self._duplicates,
+            "gap_events_delivered": self._gaps_delivered,
             "paused": self.settings.paused,
             "duplicate_rate": self.settings.duplicate_rate,
             "refuse_handshake": self.settings.refuse_handshake or None,
@@ -294,6 +304,7 @@ class Broker:
                 if self._sessions.get(session.client_id) is not session:
                     return [_unknown_client(message)]
                 if self._drops != drops and request.transport is not None:
+                    self._connects_dropped += 1
                     request.transport.abort()
                     raise asyncio.CancelledError
                 events = self._collect(session)
@@ -328,6 +339,8 @@ class Broker:
             text = f'{{"channel": {json.dumps(channel)}, "data": {data_json}}}'
             copies = 2 if self._rng.random() < self.settings.duplicate_rate else 1
             messages.extend([text] * copies)
+            self._duplicates += copies - 1
+            self._gaps_delivered += copies * _is_gap(data_json)
         self._delivered += len(messages)
         return messages
 
@@ -376,6 +389,11 @@ def _failure(message: dict, error: str, **extra: object) -> dict:
         if key in message:
             reply[key] = message[key]
     return {**reply, **extra, "error": error, "successful": False}
+
+
+def _is_gap(data_json: str) -> bool:
+    header = json.loads(data_json)["payload"]["ChangeEventHeader"]
+    return header["changeType"].startswith("GAP_")
 
 
 def _unknown_client(message: dict) -> dict:
