@@ -116,7 +116,7 @@ class Broker:
         self._delivered = 0
         # faults as the clients met them (the requests above count what was asked for)
         self._connects_dropped = 0
-        self._sessions_expired = 0
+        self._unknown_clients = 0
         self._duplicates = 0
         self._gaps_delivered = 0
 
@@ -155,7 +155,6 @@ class Broker:
                 raise ValueError("refuse_handshake must be a failure reason or null")
             settings.refuse_handshake = (reason or "")[:200]
         if faults.get("expire_sessions") or settings.refuse_handshake:
-            self._sessions_expired += len(self._sessions)
             self._sessions.clear()
         if faults.get("drop"):
             self._drops += 1
@@ -172,7 +171,7 @@ class Broker:
             "connects_held": sum(session.holding for session in self._sessions.values()),
             "stream_drops": self._drops,
             "connects_dropped": self._connects_dropped,
-            "sessions_expired": self._sessions_expired,
+            "unknown_client_replies": self._unknown_clients,
             "duplicates_delivered": self._duplicates,
             "gap_events_delivered": self._gaps_delivered,
             "paused": self.settings.paused,
@@ -225,7 +224,7 @@ class Broker:
             return self._handshake(message, user_id)
         session = self._sessions.get(str(message.get("clientId")))
         if session is None:
-            return _unknown_client(message)
+            return self._unknown_client(message)
         session.last_seen = self._monotonic()
         if channel == SUBSCRIBE:
             return self._subscribe(message, session)
@@ -289,7 +288,7 @@ class Broker:
     async def _connect(self, message: dict, request: web.Request) -> list[dict | str]:
         session = self._sessions.get(str(message.get("clientId")))
         if session is None:
-            return [_unknown_client(message)]
+            return [self._unknown_client(message)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeout_ms / 1000
         first, drops = not session.connected, self._drops
@@ -302,7 +301,7 @@ class Broker:
             while True:
                 signal = self._signal
                 if self._sessions.get(session.client_id) is not session:
-                    return [_unknown_client(message)]
+                    return [self._unknown_client(message)]
                 if self._drops != drops and request.transport is not None:
                     self._connects_dropped += 1
                     request.transport.abort()
@@ -343,6 +342,11 @@ class Broker:
             self._gaps_delivered += copies * _is_gap(data_json)
         self._delivered += len(messages)
         return messages
+
+    def _unknown_client(self, message: dict) -> dict:
+        """The reply to a client the server forgot (expired sessions, idle clients)."""
+        self._unknown_clients += 1
+        return _failure(message, UNKNOWN_CLIENT, advice={"reconnect": "handshake", "interval": 0})
 
     def _advice(self) -> dict:
         return {"reconnect": "retry", "interval": 0, "timeout": self.settings.timeout_ms}
@@ -394,10 +398,6 @@ def _failure(message: dict, error: str, **extra: object) -> dict:
 def _is_gap(data_json: str) -> bool:
     header = json.loads(data_json)["payload"]["ChangeEventHeader"]
     return header["changeType"].startswith("GAP_")
-
-
-def _unknown_client(message: dict) -> dict:
-    return _failure(message, UNKNOWN_CLIENT, advice={"reconnect": "handshake", "interval": 0})
 
 
 def _json(replies: list[dict | str], *, status: int = 200) -> web.Response:

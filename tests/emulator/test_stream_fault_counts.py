@@ -1,5 +1,5 @@
 """The stream counts the faults its clients met, not only the ones asked for: duplicate copies
-and gap events delivered, held connects dropped, client sessions expired."""
+and gap events delivered, held connects dropped, clients told their session is gone."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ def test_delivered_faults_are_counted(tmp_path: Path):
         with pytest.raises(aiohttp.ClientError):
             await held
         bayeux.log.apply_faults({"expire_sessions": True})
+        [refused] = await bayeux.connect(client_id)
 
         # Then each shows in the stats as met once
         stats = bayeux.broker.stats()
+        assert refused["error"] == "403::Unknown client"
         assert gap["data"]["payload"]["ChangeEventHeader"]["changeType"] == "GAP_UPDATE"
         assert {
             name: stats[name]
@@ -41,13 +43,13 @@ def test_delivered_faults_are_counted(tmp_path: Path):
                 "duplicates_delivered",
                 "gap_events_delivered",
                 "connects_dropped",
-                "sessions_expired",
+                "unknown_client_replies",
             )
         } == {
             "duplicates_delivered": 1,
             "gap_events_delivered": 1,
             "connects_dropped": 1,
-            "sessions_expired": 1,
+            "unknown_client_replies": 1,
         }
 
     run(tmp_path, scenario)
