@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 
 from salesforce.models import ChangeEvent
-from ttfr.models import LeadFact, SlaBreach
+from ttfr.models import BackfillCheckpoint, LeadFact, SlaBreach
 
 
 def leads_counting_touches(*, touch_ids: Iterable[str]) -> set[str]:
@@ -49,3 +49,12 @@ def lead_facts_list(
 
 def sla_breaches_recent(*, since: dt.datetime) -> QuerySet[SlaBreach]:
     return SlaBreach.objects.filter(detected_at__gte=since).order_by("-detected_at")
+
+
+def backfill_unfinished_get() -> BackfillCheckpoint | None:
+    """The latest backfill run that stopped before the end (it resumes from its checkpoint)."""
+    return (
+        BackfillCheckpoint.objects.filter(finished_at__isnull=True, last_created_at__isnull=False)
+        .order_by("-started_at", "-id")
+        .first()
+    )

@@ -121,3 +121,86 @@ def test_command_rejects_a_bad_date():
 
     with pytest.raises(CommandError, match="not a date"):
         call_command("backfill_ttfr", "--since", "yesterday")
+
+
+def run_command(monkeypatch, client: FakeClient, *, days_ago: int) -> str:
+    """The command without --since, on a day when its default is ``days_ago`` days back."""
+    monkeypatch.setattr(backfill_ttfr, "get_client", lambda workload: client)
+    monkeypatch.setattr(backfill_ttfr, "_api_calls", lambda: client.calls)
+    monkeypatch.setattr(backfill_ttfr, "DEFAULT_DAYS", days_ago)
+    out = io.StringIO()
+    call_command("backfill_ttfr", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_an_interrupted_default_run_resumes_on_another_day(monkeypatch):
+    from django.core.management.base import CommandError
+
+    monkeypatch.setattr(backfill_service, "CHUNK", 200)
+    client = history(500)
+    days_ago = (dt.datetime.now(dt.UTC).date() - SINCE).days
+    real_update = client.update_records
+
+    def down_after_the_first_chunk(sobject, records):
+        if client.updates:
+            raise ConnectionError("network down")
+        return real_update(sobject, records)
+
+    client.update_records = down_after_the_first_chunk
+    with pytest.raises(CommandError, match="Run it again to resume"):
+        run_command(monkeypatch, client, days_ago=days_ago)
+    # the next day "90 days ago" is a day later, yet the run picks up where it stopped
+    client.update_records = real_update
+    text = run_command(monkeypatch, client, days_ago=days_ago - 1)
+
+    assert f"Resuming the unfinished backfill of leads since {SINCE}" in text
+    assert "(resumed from the last checkpoint)" in text
+    assert "leads scanned: 201" in text
+    answered = [client.get("Lead", f"00Q5f{i:010d}AAA")[rules.FIELD_AT] for i in range(500)]
+    assert sum(1 for at in answered if at) == 334
+    assert BackfillCheckpoint.objects.get().finished_at is not None
+
+
+def test_a_lead_whose_write_failed_is_written_when_the_run_resumes(monkeypatch):
+    from salesforce.client import RecordResult
+
+    monkeypatch.setattr(backfill_service, "CHUNK", 200)
+    client = history(500)
+    refused = "00Q5f0000000003AAA"  # answered, in the first chunk
+    real_update, calls = client.update_records, []
+
+    def refuse_one_then_go_down(sobject, records):
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise ConnectionError("network down")
+        results = real_update(sobject, [r for r in records if r["Id"] != refused])
+        return [*results, RecordResult(id=refused, success=False, errors=[{"message": "x"}])]
+
+    client.update_records = refuse_one_then_go_down
+    with pytest.raises(ConnectionError):
+        backfill(client)
+    assert client.get("Lead", refused)[rules.FIELD_AT] is None
+    # when it runs again, the refused lead is written instead of skipped by the checkpoint
+    client.update_records = real_update
+    resumed = backfill(client)
+
+    assert resumed.resumed and resumed.failed == 0
+    assert client.get("Lead", refused)[rules.FIELD_MINUTES] == 9.0
+    assert BackfillCheckpoint.objects.get().leads_scanned == 500
+
+
+def test_the_command_says_failed_leads_are_written_again(monkeypatch):
+    from salesforce.client import RecordResult
+
+    client = history(3)
+    monkeypatch.setattr(
+        client,
+        "update_records",
+        lambda sobject, records: [
+            RecordResult(id=r["Id"], success=False, errors=[{"message": "locked"}]) for r in records
+        ],
+    )
+
+    text = run_command(monkeypatch, client, days_ago=(dt.datetime.now(dt.UTC).date() - SINCE).days)
+
+    assert "leads failed: 2 (written again by the next run)" in text

@@ -2,8 +2,10 @@
 together, the rules applied in memory, the changed leads written 1,000 per composite call.
 
 Resumable: after each written chunk the checkpoint row keeps the last lead done (leads are
-processed in CreatedDate, Id order); a rerun for the same date skips up to it. A finished run's
-checkpoint is cleared by the next run, which then starts over (and writes only what changed).
+processed in CreatedDate, Id order); a rerun for the same date skips up to it. A lead whose write
+failed is not done: the checkpoint stays before the first one for the rest of the run, so a
+resumed run writes it again. A finished run's checkpoint is cleared by the next run, which then
+starts over (and writes only what changed, failed leads among them).
 """
 
 from __future__ import annotations
@@ -85,11 +87,13 @@ def ttfr_backfill(
         if dry_run:
             report.updated += sum(1 for o in segment if _writable(o))
         else:
-            written, failed = outcomes_write(client=client, outcomes=segment)
+            written, failed_ids = outcomes_write(client=client, outcomes=segment)
             report.updated += written
-            report.failed += failed
             facts.lead_facts_outcomes_record(outcomes=segment, now=timezone.now())
-            _advance(checkpoint, chunk=segment, written=written, calls=api_calls() - start_calls)
+            if not report.failed:  # after a failed write the checkpoint stays before it
+                done = _before_first_failure(segment, failed_ids=failed_ids)
+                _advance(checkpoint, chunk=done, calls=api_calls() - start_calls)
+            report.failed += len(failed_ids)
         progress(len(segment))
     report.api_calls = api_calls() - start_calls
     if checkpoint is not None:
@@ -117,19 +121,26 @@ def _segments(outcomes: list[rules.LeadOutcome]) -> list[list[rules.LeadOutcome]
     return [segment for segment in segments if segment]
 
 
+def _before_first_failure(
+    chunk: list[rules.LeadOutcome], *, failed_ids: list[str]
+) -> list[rules.LeadOutcome]:
+    failed = {lead_id[:15] for lead_id in failed_ids}
+    for position, outcome in enumerate(chunk):
+        if outcome.lead_id[:15] in failed:
+            return chunk[:position]
+    return chunk
+
+
 def _advance(
-    checkpoint: BackfillCheckpoint | None,
-    *,
-    chunk: list[rules.LeadOutcome],
-    written: int,
-    calls: int,
+    checkpoint: BackfillCheckpoint | None, *, chunk: list[rules.LeadOutcome], calls: int
 ) -> None:
-    if checkpoint is None:
+    """Move the checkpoint past ``chunk``: leads done, their changed ones written."""
+    if checkpoint is None or not chunk:
         return
     checkpoint.last_created_at = chunk[-1].created
     checkpoint.last_lead_id = chunk[-1].lead_id
     checkpoint.leads_scanned += len(chunk)
-    checkpoint.leads_updated += written
+    checkpoint.leads_updated += sum(1 for o in chunk if _writable(o))
     checkpoint.leads_unchanged += sum(1 for o in chunk if not o.changed)
     checkpoint.api_calls = calls
     checkpoint.save()

@@ -35,17 +35,18 @@ class DetectResult:
 
 def outcomes_write(
     *, client: SalesforceClient, outcomes: Sequence[rules.LeadOutcome]
-) -> tuple[int, int]:
+) -> tuple[int, list[str]]:
     """One Collections update (chunked by the client at 200) for the changed leads.
-    Converted leads are read-only in Salesforce and are not written. Returns (written, failed)."""
+    Converted leads are read-only in Salesforce and are not written. Returns how many were
+    written and the ids of the leads whose write failed."""
     records = [{"Id": o.lead_id, **o.values} for o in outcomes if o.changed and not o.is_converted]
     if not records:
-        return 0, 0
+        return 0, []
     results = client.update_records("Lead", records)
     failed = [r for r in results if not r.success]
     for result in failed:
         logger.warning("first response not written to lead %s: %s", result.id, result.errors)
-    return len(records) - len(failed), len(failed)
+    return len(records) - len(failed), [str(r.id) for r in failed]
 
 
 def leads_recompute(
@@ -63,7 +64,7 @@ def leads_recompute(
     outcomes = rules.leads_outcomes(
         leads=leads, touches=touches, automated=conf.automated_senders()
     )
-    written, failed = outcomes_write(client=client, outcomes=outcomes)
+    written, failed_ids = outcomes_write(client=client, outcomes=outcomes)
     facts.lead_facts_outcomes_record(outcomes=outcomes, now=now)
     found = {lead["Id"][:15] for lead in leads}
     gone = [lead_id for lead_id in wanted if lead_id[:15] not in found]
@@ -72,7 +73,7 @@ def leads_recompute(
         leads=len(outcomes),
         updated=written,
         unchanged=sum(1 for o in outcomes if not o.changed),
-        failed=failed,
+        failed=len(failed_ids),
         deleted=len(gone),
     )
 

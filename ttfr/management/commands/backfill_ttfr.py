@@ -11,6 +11,7 @@ from flywheel_site.command_helpers import day_option, progress_bar
 from salesforce.client import get_client
 from salesforce.models import ApiUsage
 from salesforce.usage import recorder
+from ttfr.selectors import backfill_unfinished_get
 from ttfr.services.backfill import ttfr_backfill
 
 WORKLOAD = "ttfr_backfill"
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        since = options["since"] or dt.datetime.now(dt.UTC).date() - dt.timedelta(DEFAULT_DAYS)
+        since = options["since"] or self._default_since(dry_run=bool(options["dry_run"]))
         bar = progress_bar(self.stderr, unit="lead", desc="backfill", disable=None)
         try:
             report = ttfr_backfill(
@@ -60,6 +61,18 @@ class Command(BaseCommand):
         self.stdout.write(f"leads updated: {report.updated}")
         self.stdout.write(f"leads unchanged: {report.unchanged}")
         if report.failed:
-            self.stdout.write(f"leads failed: {report.failed}")
+            self.stdout.write(f"leads failed: {report.failed} (written again by the next run)")
         self.stdout.write(f"API calls: {report.api_calls}")
         self.stdout.write(f"API calls per lead: {report.calls_per_lead:.4f}")
+
+    def _default_since(self, *, dry_run: bool) -> dt.date:
+        """Without --since: the date of an interrupted run, so it resumes whatever the day;
+        else DEFAULT_DAYS ago."""
+        unfinished = None if dry_run else backfill_unfinished_get()
+        if unfinished is None:
+            return dt.datetime.now(dt.UTC).date() - dt.timedelta(DEFAULT_DAYS)
+        self.stdout.write(
+            f"Resuming the unfinished backfill of leads since {unfinished.since} (started "
+            f"{unfinished.started_at:%Y-%m-%d %H:%M} UTC); give --since to start another."
+        )
+        return unfinished.since
