@@ -80,7 +80,10 @@ def sla_breaches_check(
     now: dt.datetime,
     pools_get: PoolsGetter = _active_pools,
 ) -> list[SlaBreach]:
-    """Refresh the breach flags of recent unanswered leads and act on the new breaches."""
+    """Refresh the breach flags of recent unanswered leads and act on the new breaches.
+
+    Run it outside a transaction (the scheduled task does): the new breaches commit before
+    Salesforce is called, which is what keeps a crash from acting on a lead twice."""
     breaches = _breaches_record(now=now, pools_get=pools_get)
     actions = conf.sla_actions()
     if "reassign" in actions:
