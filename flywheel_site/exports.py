@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading blanks and control characters before reading a formula, so " =1+1",
+# "\n@SUM(A1)" or a zero-width space before "=" run too.
+_FORMULA = re.compile(r"[\s\x00-\x1f\x7f\u200b-\u200f\u2060\ufeff]*[=+\-@]")
 
 
 def csv_safe(value: object) -> object:
@@ -16,7 +20,7 @@ def csv_safe(value: object) -> object:
     """
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES) or _FORMULA.match(value)):
         return "'" + value
     return value
 

@@ -138,7 +138,7 @@ def simulation_csv(
     ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    writer.writerow({name: csv_safe(name) for name in columns})  # the header comes from the input
     for item in simulated:
         row = {name: item.fields.get(name) for name in input_columns}
         row.update(item.row(policy))

@@ -1,15 +1,22 @@
-"""simulate_routing: CSV in, decisions out, no writes, formula cells neutralised, diff summary."""
+"""simulate_routing and the admin's simulation download: CSV in, decisions out, no writes, formula
+cells (header included, leading blanks included) neutralised, diff summary."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
+from flywheel_site.roles import OPS, roles_sync
 from routing.models import Assignment, SegmentRule
 from routing.services.policy import policy_draft_create, policy_publish
+from salesforce.models import ChangeEvent
 
 pytestmark = pytest.mark.django_db
 WEDNESDAY_NOON_NY = "2026-11-25T17:00:00+00:00"
@@ -23,9 +30,9 @@ LEADS = """Id,Company,NumberOfEmployees,Country,Industry,LeadSource,Description
 """
 
 
-def _run(tmp_path, *extra: str) -> tuple[list[dict], str]:
+def _run(tmp_path, *extra: str, leads: str = LEADS) -> tuple[list[dict], str]:
     source = tmp_path / "leads.csv"
-    source.write_text(LEADS)
+    source.write_text(leads)
     target = tmp_path / "decisions.csv"
     out = StringIO()
     call_command(
@@ -75,6 +82,53 @@ def test_formula_cells_are_neutralised(loaded_policy, tmp_path):
 
     assert rows[4]["Company"] == "'=HYPERLINK(1)"
     assert rows[4]["Description"] == "'@SUM(A1)"
+
+
+def test_a_formula_in_the_input_header_comes_back_neutralised(loaded_policy, tmp_path):
+    hostile_header = LEADS.replace(",Description\n", ',"=HYPERLINK(""http://evil.test"")"\n', 1)
+
+    _run(tmp_path, leads=hostile_header)
+
+    header = next(csv.reader((tmp_path / "decisions.csv").open()))
+    assert '\'=HYPERLINK("http://evil.test")' in header
+    assert not [name for name in header if name.startswith("=")]
+
+
+def test_admin_simulation_download_neutralises_hostile_lead_text(client, loaded_policy):
+    roles_sync()
+    user = User.objects.create_user("olga", password="pw-12345-long", is_staff=True)
+    user.groups.add(Group.objects.get(name=OPS))
+    client.force_login(user)
+    hostile = {
+        "Company": ' =HYPERLINK("http://evil.test")<script>alert(1)</script>',
+        "NumberOfEmployees": 5000,
+        "Country": "\t+cmd|' /C calc'!A0",
+        "Industry": "@SUM(A1)",
+        "LeadSource": "\u200b-2+3",
+    }
+    ChangeEvent.objects.create(
+        entity="Lead",
+        change_type="CREATE",
+        record_id="00Q5f000002aaaaAAA",
+        fields=hostile,
+        commit_timestamp=timezone.now() - dt.timedelta(days=1),
+    )
+    draft = policy_draft_create(source=loaded_policy)
+
+    response = client.get(
+        reverse("admin:routing_policy_simulate", args=[draft.pk]),
+        {
+            "days": 3,
+            "format": "csv",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    row = next(csv.DictReader(StringIO(response.content.decode())))
+    for field in ("Company", "Country", "Industry", "LeadSource"):
+        assert row[field] == "'" + hostile[field], field
+    assert row["segment"] == "ENT"
 
 
 def test_compare_to_prints_owner_and_segment_changes_and_load(loaded_policy, tmp_path):
