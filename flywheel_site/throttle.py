@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from functools import cache as cache_once
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -49,6 +50,8 @@ def client_address(request: HttpRequest | None) -> str:
     forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     hops = settings.TRUSTED_PROXY_HOPS
     if hops <= 0:
+        if forwarded:
+            _warn_untrusted_proxy(remote)
         return remote
     entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
     if not entries:
@@ -56,6 +59,16 @@ def client_address(request: HttpRequest | None) -> str:
     # Each trusted proxy appends the address it saw, so the hops-th entry from the right is the
     # client as the outermost one saw it; fewer entries than hops were all added by our proxies.
     return entries[-hops] if len(entries) >= hops else entries[0]
+
+
+@cache_once
+def _warn_untrusted_proxy(remote: str) -> None:
+    logger.warning(
+        "sign-in from %s carries X-Forwarded-For but TRUSTED_PROXY_HOPS is 0: behind a reverse "
+        "proxy every client shares the proxy's address for the sign-in throttle (one client's "
+        "failures lock out all). Set TRUSTED_PROXY_HOPS=1 (docs/OPERATIONS.md).",
+        remote,
+    )
 
 
 def login_locked(*, username: str, address: str) -> bool:

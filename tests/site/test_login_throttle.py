@@ -114,6 +114,21 @@ def test_without_trusted_proxies_a_forged_forwarded_for_is_ignored(client, staff
     assert _locked(refused)
 
 
+def test_a_proxy_header_without_trusted_hops_warns_the_operator_once(client, staff, caplog):
+    from flywheel_site import throttle
+
+    throttle._warn_untrusted_proxy.cache_clear()
+    for number in range(2):
+        _admin_login(
+            client, "wrong", address="127.0.0.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{number}"
+        )
+
+    warnings = [
+        r.getMessage() for r in caplog.records if "TRUSTED_PROXY_HOPS is 0" in r.getMessage()
+    ]
+    assert len(warnings) == 1 and "Set TRUSTED_PROXY_HOPS=1" in warnings[0]
+
+
 def test_behind_one_proxy_two_clients_are_throttled_separately(client, settings, staff):
     settings.TRUSTED_PROXY_HOPS = 1
     behind_proxy = {"address": "127.0.0.1"}
