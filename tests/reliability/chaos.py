@@ -23,6 +23,12 @@ from tests.processes import AppProcess, app_env, wait_for, wait_for_output
 
 SUBSCRIBED = "subscribed to /data/LeadChangeEvent"
 FIRST_RESPONSE = "First_Response_At__c"
+STREAM_FAULTS = (
+    "unknown_client_replies",
+    "connects_dropped",
+    "duplicates_delivered",
+    "gap_events_delivered",
+)
 TRAFFIC = {
     "time_scale": 7200,  # two simulated hours a second: reps answer within seconds
     "business_hours": False,
@@ -67,11 +73,8 @@ class ChaosPlan:
 class Counts:
     leads: int = 0
     kills: Counter = field(default_factory=Counter)
-    session_expiries: int = 0
-    stream_drops: int = 0
-    gap_events: int = 0
-    errors_503: int = 0
-    duplicates_delivered: int = 0
+    met: Counter = field(default_factory=Counter)  # faults as the app met them (emulator_figures)
+    reconciled: int = 0
     routed_once: int = 0
     owner_rewrites: int = 0
     response_rewrites: int = 0
@@ -79,16 +82,16 @@ class Counts:
     first_responses_correct: int = 0
     auto_sent: int = 0
     rerun_events: int = 0
-    api_calls: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self, plan: ChaosPlan) -> str:
         """The counts in one line (printed by the terminal summary hook in tests/conftest.py)."""
         return (
             f"chaos: leads {self.leads}, kills {self.kills['listen']}/{self.kills['qcluster']}, "
-            f"503s {self.errors_503}, session expiries {self.session_expiries}, stream drops "
-            f"{self.stream_drops}, duplicates {self.duplicates_delivered}, gaps "
-            f"{self.gap_events}, routed once {self.routed_once}/{self.leads} (owner rewritten "
+            f"503s {self.met['503']}, session expiries {self.met['401']} REST/"
+            f"{self.met['unknown_client_replies']} CometD, stream drops "
+            f"{self.met['connects_dropped']}, duplicates {self.met['duplicates_delivered']}, gaps "
+            f"{self.met['gap_events_delivered']} (reconciled {self.reconciled}), routed once {self.routed_once}/{self.leads} (owner rewritten "
             f"{self.owner_rewrites}, first response rewritten {self.response_rewrites} "
             "with the same value), first responses "
             f"{self.first_responses_correct}/{self.first_responses}, auto-sent "
@@ -97,7 +100,8 @@ class Counts:
 
     def timing(self) -> str:
         return (
-            f"chaos: {self.rerun_events} events re-run by the sweep, {self.api_calls} API calls; "
+            f"chaos: {self.rerun_events} events re-run by the sweep, {self.met['api_calls']} API "
+            "calls; "
             "seconds " + ", ".join(f"{name} {value:.0f}" for name, value in self.seconds.items())
         )
 
@@ -191,15 +195,12 @@ class Chaos(threading.Thread):
                     "POST", "/__emulator__/faults", json={"expire_sessions": True}
                 )
                 self.org.stream(expire_sessions=True)
-                self.counts.session_expiries += 1
                 next_expiry += self.plan.session_expiry_every
             if elapsed >= next_drop:
                 self.org.stream(drop=True)
-                self.counts.stream_drops += 1
                 next_drop += self.rnd.uniform(3, 10)
             if gap_at is not None and elapsed >= gap_at:
                 self.org.stream(gap_next=5)  # the next changes arrive as GAP_* headers only
-                self.counts.gap_events += 5
                 gap_at = None
 
 
@@ -213,10 +214,15 @@ def traffic_status(org) -> dict:
     return org.emulator.control("GET", "/__emulator__/traffic").json()
 
 
-def api_figures(org) -> tuple[int, int]:
-    """(API calls of the integration user, 503 answers) so far."""
+def emulator_figures(org) -> Counter:
+    """What the emulator counted so far: the integration user's API calls, 503 and 401 (expired
+    session) answers, and the stream faults its clients met."""
     stats = org.emulator.control("GET", "/__emulator__/stats").json()
-    return int(stats["by_user"].get(INTEGRATION_USER, 0)), int(stats["by_status"].get("503", 0))
+    figures = Counter({name: int(stats["streaming"][name]) for name in STREAM_FAULTS})
+    figures["api_calls"] = int(stats["by_user"].get(INTEGRATION_USER, 0))
+    for status in ("503", "401"):
+        figures[status] = int(stats["by_status"].get(status, 0))
+    return figures
 
 
 def run_traffic(org, plan: ChaosPlan, chaos: Chaos) -> None:
