@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 
 from routing import conf
 from routing.choices import AssignmentStatus
@@ -70,6 +72,26 @@ def owner_changes_record(*, events: Iterable) -> int:
             )
         recorded += 1
     return recorded
+
+
+def owners_moved_record(*, moves: dict[str, str], reason: str) -> int:
+    """Follow owner changes the app itself wrote (an SLA reassignment: not a routing mistake, so
+    no label): the ledger's current owner, which capacity and later SLA checks read, and a note.
+    One UPDATE per new owner; returns the rows changed."""
+    changed = 0
+    by_owner: dict[str, list[str]] = {}
+    for lead_id, owner_id in moves.items():
+        by_owner.setdefault(owner_id, []).append(lead_id)
+    for owner_id, lead_ids in by_owner.items():
+        changed += (
+            Assignment.objects.filter(lead_id__in=lead_ids)
+            .exclude(current_owner_id=owner_id)
+            .update(
+                current_owner_id=owner_id,
+                notes=Concat(F("notes"), Value(f"\n{reason} to {owner_id}.")),
+            )
+        )
+    return changed
 
 
 def corrected_output(*, row: Assignment, owner_id: str) -> dict:

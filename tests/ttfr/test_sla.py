@@ -259,6 +259,19 @@ def test_breach_reassigns_from_the_current_owner_not_the_one_routing_chose(org, 
 
 
 @override_settings(TTFR_SLA_ACTIONS=["reassign"])
+def test_a_reassignment_becomes_the_leads_current_owner_for_routing(org, gateway):
+    from routing.models import Assignment
+
+    reassigned_by_manager(LEAD_A, routed_to=REP, now_owned_by=REP_2)
+
+    check(org, 90)
+
+    row = Assignment.objects.get(lead_id=LEAD_A)
+    assert (row.owner_id, row.current_owner_id) == (REP, REP_3)  # capacity counts follow it
+    assert row.notes.endswith(f"Reassigned after its SLA breach to {REP_3}.")
+
+
+@override_settings(TTFR_SLA_ACTIONS=["reassign"])
 def test_current_owner_outside_every_pool_gets_the_next_member_after_the_routed_owner(org, gateway):
     reassigned_by_manager(LEAD_A, routed_to=REP, now_owned_by=OUTSIDER)
 

@@ -256,19 +256,24 @@ def _reassign(*, client: SalesforceClient, breaches: list[SlaBreach]) -> None:
     writes = {b.lead_id: b for b in breaches if b.new_owner_id}
     if not writes:
         return
+    from routing.services.owners import owners_moved_record
+
     records = [{"Id": lead_id, "OwnerId": b.new_owner_id} for lead_id, b in writes.items()]
+    moved: dict[str, str] = {}
     for result in client.update_records("Lead", records):
         breach = writes.get(result.id)
         if breach is None:
             continue
         if result.success:
             breach.note = ""
+            moved[breach.lead_id] = breach.new_owner_id
             effect_record(
                 decision_id=breach.decision_id, effect={"owner_written": breach.new_owner_id}
             )
         else:
             breach.note = f"Reassignment failed: {result.errors}"[:255]
             breach.new_owner_id = ""
+    owners_moved_record(moves=moved, reason="Reassigned after its SLA breach")
 
 
 MANAGERS_SOQL = (
