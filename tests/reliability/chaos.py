@@ -3,7 +3,8 @@ REST 503s, session expiry, stream drops, duplicate deliveries and a gap; then th
 history and ground truth are checked lead by lead.
 
 Sized by the environment: ``CHAOS_LEADS`` (1,000), ``CHAOS_MINUTES`` (traffic phase, 0.5),
-``CHAOS_KILLS`` (3 of each process), ``CHAOS_SEED`` (14). ``make soak`` runs a longer one.
+``CHAOS_KILLS`` (3 of each process), ``CHAOS_SEED`` (drawn afresh each run; the summary and a
+failure print it to replay the timeline). ``make soak`` runs a longer one.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import secrets
+import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from salesforce.records import parse_sf_datetime
+from sf_emulator.org import DB_FILE
 from tests.integration.conftest import INTEGRATION_USER
 from tests.processes import AppProcess, app_env, wait_for, wait_for_output
 
@@ -52,7 +58,7 @@ class ChaosPlan:
             leads=int(os.environ.get("CHAOS_LEADS", 1000)),
             seconds=float(os.environ.get("CHAOS_MINUTES", 0.5)) * 60,
             kills=int(os.environ.get("CHAOS_KILLS", 3)),
-            seed=int(os.environ.get("CHAOS_SEED", 14)),
+            seed=int(os.environ.get("CHAOS_SEED") or secrets.randbelow(1_000_000)),
         )
 
     @property
@@ -106,6 +112,16 @@ class Counts:
         )
 
 
+@contextmanager
+def replayable(plan: ChaosPlan) -> Iterator[None]:
+    """A failure inside names the seed that replays its timeline."""
+    try:
+        yield
+    except BaseException as error:
+        error.add_note(f"chaos seed {plan.seed}: replay with CHAOS_SEED={plan.seed}")
+        raise
+
+
 class Supervisor:
     """Keeps one listener and one cluster running; SIGKILLs and restarts them on demand.
 
@@ -144,11 +160,12 @@ class Supervisor:
         for process in self.processes.values():
             process.kill()  # the test waited for every effect; a graceful stop only costs time
 
+    def logs(self) -> dict[str, str]:
+        """The whole output of every process started, killed ones included."""
+        return {p.name: p.output() for p in [*self.retired, *self.processes.values()]}
+
     def outputs(self, tail: int = 3000) -> str:
-        return "\n".join(
-            f"----- {p.name}\n{p.output()[-tail:]}"
-            for p in [*self.retired, *self.processes.values()]
-        )
+        return "\n".join(f"----- {name}\n{text[-tail:]}" for name, text in self.logs().items())
 
 
 class Chaos(threading.Thread):
@@ -160,6 +177,7 @@ class Chaos(threading.Thread):
         self.rnd = random.Random(plan.seed)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
+        self.tokens: set[str] = set()  # every access token issued, gathered before each expiry
 
     def check(self) -> None:
         if self.failure is not None:
@@ -191,6 +209,7 @@ class Chaos(threading.Thread):
                 time.sleep(self.rnd.uniform(0.2, 2.0))  # down for a moment, then restarted
                 self.supervisor.start(name)
             if elapsed >= next_expiry:
+                self.tokens |= org_tokens(self.org.emulator)
                 self.org.emulator.control(
                     "POST", "/__emulator__/faults", json={"expire_sessions": True}
                 )
@@ -274,6 +293,39 @@ def wait_until_settled(
 
 def started(supervisor: Supervisor, *, timeout: float = 60) -> None:
     wait_for_output(supervisor.processes["listen"], SUBSCRIBED, timeout=timeout)
+
+
+def org_tokens(emulator) -> set[str]:
+    """The access tokens the emulated org holds now (an expiry forgets them)."""
+    uri = f"file:{emulator.state_dir / DB_FILE}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        return {token for (token,) in db.execute("SELECT token FROM sessions")}
+
+
+def secrets_in(text: str, *, tokens: Iterable[str], private_key: Path, api_key: str) -> list[str]:
+    """Which secrets ``text`` shows: access tokens, lines of the private key's body (those long
+    enough never to match by chance), the Anthropic key. Named, never quoted."""
+    found = [f"access token #{n}" for n, token in enumerate(sorted(tokens), 1) if token in text]
+    body = [line for line in private_key.read_text().splitlines() if not line.startswith("-----")]
+    found += [
+        f"private key line {n}"
+        for n, line in enumerate(body, 1)
+        if len(line) >= 40 and line in text
+    ]
+    if api_key and api_key in text:
+        found.append("Anthropic API key")
+    return found
+
+
+def leaked_secrets(supervisor: Supervisor, emulator, *, tokens: set[str]) -> dict[str, list[str]]:
+    """Per process, the secrets its whole log shows (see :func:`secrets_in`)."""
+    key = Path(emulator.connection_env["SF_PRIVATE_KEY_FILE"])
+    api_key = os.environ.get("ANTHROPIC_API_KEY", "")
+    found = {
+        name: secrets_in(text, tokens=tokens, private_key=key, api_key=api_key)
+        for name, text in supervisor.logs().items()
+    }
+    return {name: names for name, names in found.items() if names}
 
 
 def integration_write_counts(emulator, field_name: str, *, leads: Iterable[str]) -> dict[str, int]:

@@ -152,105 +152,132 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
     org, emulator, record_property
 ):
     plan, counts = ChaosPlan.from_env(), Counts()
-    queue = cluster_name("chaos")
-    supervisor = Supervisor(emulator, cluster=queue, Q_TIMEOUT="12", Q_RETRY="15", Q_WORKERS="3")
-    runner = chaos.Chaos(plan, org, supervisor, counts)
-    before = chaos.emulator_figures(org)
-    supervisor.start("qcluster")
-    supervisor.start("listen")
-    try:
-        chaos.started(supervisor)
-        emulator.control(
-            "POST",
-            "/__emulator__/faults",
-            json={"errors": {"rest": {"rate": plan.error_rate, "status": 503}}},
+    with chaos.replayable(plan):
+        queue = cluster_name("chaos")
+        supervisor = Supervisor(
+            emulator, cluster=queue, Q_TIMEOUT="12", Q_RETRY="15", Q_WORKERS="3"
         )
-        org.stream(duplicate_rate=plan.duplicate_rate)
-        began = time.monotonic()
-
-        chaos.run_traffic(org, plan, runner)
-        counts.seconds["traffic"] = time.monotonic() - began
-        truth = {
-            t["id"]: t
-            for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
-            if t["origin"] == "traffic"
-        }
-        counts.leads = len(truth)
+        runner = chaos.Chaos(plan, org, supervisor, counts)
+        before = chaos.emulator_figures(org)
+        supervisor.start("qcluster")
+        supervisor.start("listen")
         try:
-            chaos.wait_until_settled(
-                org,
-                routed=routed_count,
-                leads=counts.leads,
-                drained=lambda: drained(org, queue),
-                # the sweep runs every minute, the scheduler looks every 30 s
-                timeout=180 + plan.seconds,
-                seconds=counts.seconds,
-                check=runner.check,
+            chaos.started(supervisor)
+            emulator.control(
+                "POST",
+                "/__emulator__/faults",
+                json={"errors": {"rest": {"rate": plan.error_rate, "status": 503}}},
             )
-        except AssertionError:
-            print(app_state(org, queue))
-            raise
-        runner.finish()
-        counts.met = chaos.emulator_figures(org) - before
-        emulator.control("POST", "/__emulator__/faults", json={"clear": True})
-        truth = {
-            t["id"]: t
-            for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
-            if t["origin"] == "traffic"
+            org.stream(duplicate_rate=plan.duplicate_rate)
+            began = time.monotonic()
+
+            chaos.run_traffic(org, plan, runner)
+            counts.seconds["traffic"] = time.monotonic() - began
+            truth = {
+                t["id"]: t
+                for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
+                if t["origin"] == "traffic"
+            }
+            counts.leads = len(truth)
+            try:
+                chaos.wait_until_settled(
+                    org,
+                    routed=routed_count,
+                    leads=counts.leads,
+                    drained=lambda: drained(org, queue),
+                    # the sweep runs every minute, the scheduler looks every 30 s
+                    timeout=180 + plan.seconds,
+                    seconds=counts.seconds,
+                    check=runner.check,
+                )
+            except AssertionError:
+                print(app_state(org, queue))
+                raise
+            runner.finish()
+            counts.met = chaos.emulator_figures(org) - before
+            emulator.control("POST", "/__emulator__/faults", json={"clear": True})
+            truth = {
+                t["id"]: t
+                for t in emulator.control("GET", "/__emulator__/truth").json()["records"]
+                if t["origin"] == "traffic"
+            }
+            wrong = first_response_mismatches(org, truth)
+            for _ in range(20):  # the last activities may still be in a worker's hands
+                if not wrong:
+                    break
+                time.sleep(0.5)
+                wrong = first_response_mismatches(org, {i: truth[i] for i in wrong})
+            counts.seconds["settled"] = time.monotonic() - began
+        finally:
+            runner.stop.set()
+            supervisor.stop_all()
+            print(supervisor.outputs())
+        tokens = runner.tokens | chaos.org_tokens(emulator)
+        leaked = chaos.leaked_secrets(supervisor, emulator, tokens=tokens)
+
+        owner_writes = chaos.integration_write_counts(emulator, "OwnerId", leads=truth)
+        response_writes = chaos.integration_write_counts(
+            emulator, chaos.FIRST_RESPONSE, leads=truth
+        )
+        rewritten = [i for i in truth if owner_writes[i] > 1 or response_writes[i] > 1]
+        histories = {i: lead_history(emulator, i) for i in rewritten}  # a few: read one by one
+        owner_changes = {i: chaos.integration_changes(h, "OwnerId") for i, h in histories.items()}
+        response_changes = {
+            i: chaos.integration_changes(h, chaos.FIRST_RESPONSE) for i, h in histories.items()
         }
-        wrong = first_response_mismatches(org, truth)
-        for _ in range(20):  # the last activities may still be in a worker's hands
-            if not wrong:
-                break
-            time.sleep(0.5)
-            wrong = first_response_mismatches(org, {i: truth[i] for i in wrong})
-        counts.seconds["settled"] = time.monotonic() - began
-    finally:
-        runner.stop.set()
-        supervisor.stop_all()
-        print(supervisor.outputs())
+        with_response = [i for i, t in truth.items() if t["first_response"] is not None]
+        emails = auto_sent_per_lead()
+        counts.routed_once = sum(1 for n in owner_writes.values() if n == 1)
+        counts.owner_rewrites = sum(n - 1 for n in owner_writes.values() if n > 1)
+        counts.response_rewrites = sum(
+            response_writes[i] - len(c) for i, c in response_changes.items()
+        )
+        counts.first_responses = len(with_response)
+        counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
+        counts.auto_sent = sum(emails.values())
+        counts.rerun_events = ChangeEvent.objects.filter(reruns__gt=0).count()
+        counts.reconciled = ChangeEvent.objects.filter(source=ChangeEvent.Source.RECONCILE).count()
+        record_property("summary", counts.summary(plan))
+        record_property("summary", counts.timing())
 
-    owner_writes = chaos.integration_write_counts(emulator, "OwnerId", leads=truth)
-    response_writes = chaos.integration_write_counts(emulator, chaos.FIRST_RESPONSE, leads=truth)
-    rewritten = [i for i in truth if owner_writes[i] > 1 or response_writes[i] > 1]
-    histories = {i: lead_history(emulator, i) for i in rewritten}  # a few: read one by one
-    owner_changes = {i: chaos.integration_changes(h, "OwnerId") for i, h in histories.items()}
-    response_changes = {
-        i: chaos.integration_changes(h, chaos.FIRST_RESPONSE) for i, h in histories.items()
-    }
-    with_response = [i for i, t in truth.items() if t["first_response"] is not None]
-    emails = auto_sent_per_lead()
-    counts.routed_once = sum(1 for n in owner_writes.values() if n == 1)
-    counts.owner_rewrites = sum(n - 1 for n in owner_writes.values() if n > 1)
-    counts.response_rewrites = sum(response_writes[i] - len(c) for i, c in response_changes.items())
-    counts.first_responses = len(with_response)
-    counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
-    counts.auto_sent = sum(emails.values())
-    counts.rerun_events = ChangeEvent.objects.filter(reruns__gt=0).count()
-    counts.reconciled = ChangeEvent.objects.filter(source=ChangeEvent.Source.RECONCILE).count()
-    record_property("summary", counts.summary(plan))
-    record_property("summary", counts.timing())
+        # Every owner written and changed once. An owner write cut short by a kill (Salesforce written,
+        # the Assignment not yet saved) is repeated with the same owner: counted, see OPERATIONS.md.
+        assert {i: n for i, n in owner_writes.items() if n == 0} == {}
+        assert {i: c for i, c in owner_changes.items() if len(c) != 1} == {}
+        assert counts.leads >= plan.leads
+        assert sum(counts.kills.values()) == 2 * plan.kills
+        # every fault reached the app, and the gap was filled by reconciliation
+        assert [
+            name for name in ("503", "401", *chaos.STREAM_FAULTS) if counts.met[name] == 0
+        ] == []
+        assert counts.reconciled > 0
+        assert wrong == []
+        # A first response is written for every answered lead and no other, and only ever replaced by
+        # an earlier one (an earlier touch seen later).
+        assert {i: n for i, n in response_writes.items() if (n > 0) != (i in with_response)} == {}
+        assert {i: c for i, c in response_changes.items() if not chaos.moved_earlier(c)} == {}
+        assert len(with_response) > counts.leads * 0.5
+        assert [lead for lead, n in emails.items() if n > 1] == []
+        # A send interrupted by a kill stays SENDING (at most once: never retried, left to a human).
+        statuses = dict(TemplateSuggestion.objects.values_list("lead_id", "status"))
+        sent = {lead for lead, status in statuses.items() if status == SuggestionStatus.SENT}
+        assert sent <= set(emails)
+        assert {statuses.get(lead) for lead in emails} <= {SuggestionStatus.SENT, SENDING}
+        assert counts.auto_sent > 0
+        assert not DeadLetter.objects.filter(source="sweep").exists()  # no work given up
+        # the logs of the real processes show no access token, private key or API key
+        assert len(tokens) > 1
+        assert leaked == {}
 
-    # Every owner written and changed once. An owner write cut short by a kill (Salesforce written,
-    # the Assignment not yet saved) is repeated with the same owner: counted, see OPERATIONS.md.
-    assert {i: n for i, n in owner_writes.items() if n == 0} == {}
-    assert {i: c for i, c in owner_changes.items() if len(c) != 1} == {}
-    assert counts.leads >= plan.leads
-    assert sum(counts.kills.values()) == 2 * plan.kills
-    # every fault reached the app, and the gap was filled by reconciliation
-    assert [name for name in ("503", "401", *chaos.STREAM_FAULTS) if counts.met[name] == 0] == []
-    assert counts.reconciled > 0
-    assert wrong == []
-    # A first response is written for every answered lead and no other, and only ever replaced by
-    # an earlier one (an earlier touch seen later).
-    assert {i: n for i, n in response_writes.items() if (n > 0) != (i in with_response)} == {}
-    assert {i: c for i, c in response_changes.items() if not chaos.moved_earlier(c)} == {}
-    assert len(with_response) > counts.leads * 0.5
-    assert [lead for lead, n in emails.items() if n > 1] == []
-    # A send interrupted by a kill stays SENDING (at most once: never retried, left to a human).
-    statuses = dict(TemplateSuggestion.objects.values_list("lead_id", "status"))
-    sent = {lead for lead, status in statuses.items() if status == SuggestionStatus.SENT}
-    assert sent <= set(emails)
-    assert {statuses.get(lead) for lead in emails} <= {SuggestionStatus.SENT, SENDING}
-    assert counts.auto_sent > 0
-    assert not DeadLetter.objects.filter(source="sweep").exists()  # no work given up
+
+def test_secrets_in_names_a_token_and_a_private_key_line_without_quoting_them(tmp_path):
+    key = tmp_path / "key.pem"
+    line = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+    key.write_text(f"-----BEGIN PRIVATE KEY-----\n{line}\nAw==\n-----END PRIVATE KEY-----\n")
+    text = f"GET /services/data token=00D!secret-token\n{line}\n== Aw== -----BEGIN PRIVATE KEY-----"
+
+    found = chaos.secrets_in(
+        text, tokens={"00D!secret-token", "00D!other"}, private_key=key, api_key=""
+    )
+
+    assert found == ["access token #2", "private key line 1"]
