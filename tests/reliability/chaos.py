@@ -337,6 +337,40 @@ def integration_write_counts(emulator, field_name: str, *, leads: Iterable[str])
     return {lead: int(counts.get(lead, 0)) for lead in leads}
 
 
+@dataclass(frozen=True)
+class LeadWrites:
+    """The integration user's owner and first-response writes per lead, and the changes they
+    made for the leads written more than once (the history of a few, read one by one)."""
+
+    owner: dict[str, int]
+    response: dict[str, int]
+    owner_changes: dict[str, list[tuple[object, object]]]
+    response_changes: dict[str, list[tuple[object, object]]]
+
+    @classmethod
+    def read(cls, emulator, *, leads: Iterable[str]) -> LeadWrites:
+        leads = list(leads)
+        owner = integration_write_counts(emulator, "OwnerId", leads=leads)
+        response = integration_write_counts(emulator, FIRST_RESPONSE, leads=leads)
+        histories = {
+            lead: emulator.control("GET", f"/__emulator__/history/Lead/{lead}").json()
+            for lead in leads
+            if owner[lead] > 1 or response[lead] > 1
+        }
+        return cls(
+            owner=owner,
+            response=response,
+            owner_changes={i: integration_changes(h, "OwnerId") for i, h in histories.items()},
+            response_changes={
+                i: integration_changes(h, FIRST_RESPONSE) for i, h in histories.items()
+            },
+        )
+
+    def response_rewrites(self) -> int:
+        """First-response writes that left the value as it was."""
+        return sum(self.response[i] - len(c) for i, c in self.response_changes.items())
+
+
 def integration_changes(history: list[dict], field_name: str) -> list[tuple[object, object]]:
     """(old, new) of every change of ``field_name`` by the integration user, oldest first."""
     return [

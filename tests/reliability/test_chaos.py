@@ -113,10 +113,6 @@ def app_state(org: Org, queue: str) -> dict:
     }
 
 
-def lead_history(emulator, lead_id: str) -> list[dict]:
-    return emulator.control("GET", f"/__emulator__/history/Lead/{lead_id}").json()
-
-
 def first_response_mismatches(org: Org, truth: dict[str, dict]) -> list[str]:
     """Leads whose First_Response_At__c is not the truth's earliest human touch."""
     client = get_client(workload="chaos-check")
@@ -215,23 +211,12 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         tokens = runner.tokens | chaos.org_tokens(emulator)
         leaked = chaos.leaked_secrets(supervisor, emulator, tokens=tokens)
 
-        owner_writes = chaos.integration_write_counts(emulator, "OwnerId", leads=truth)
-        response_writes = chaos.integration_write_counts(
-            emulator, chaos.FIRST_RESPONSE, leads=truth
-        )
-        rewritten = [i for i in truth if owner_writes[i] > 1 or response_writes[i] > 1]
-        histories = {i: lead_history(emulator, i) for i in rewritten}  # a few: read one by one
-        owner_changes = {i: chaos.integration_changes(h, "OwnerId") for i, h in histories.items()}
-        response_changes = {
-            i: chaos.integration_changes(h, chaos.FIRST_RESPONSE) for i, h in histories.items()
-        }
+        writes = chaos.LeadWrites.read(emulator, leads=truth)
         with_response = [i for i, t in truth.items() if t["first_response"] is not None]
         emails = auto_sent_per_lead()
-        counts.routed_once = sum(1 for n in owner_writes.values() if n == 1)
-        counts.owner_rewrites = sum(n - 1 for n in owner_writes.values() if n > 1)
-        counts.response_rewrites = sum(
-            response_writes[i] - len(c) for i, c in response_changes.items()
-        )
+        counts.routed_once = sum(1 for n in writes.owner.values() if n == 1)
+        counts.owner_rewrites = sum(n - 1 for n in writes.owner.values() if n > 1)
+        counts.response_rewrites = writes.response_rewrites()
         counts.first_responses = len(with_response)
         counts.first_responses_correct = len(with_response) - len(set(wrong) & set(with_response))
         counts.auto_sent = sum(emails.values())
@@ -240,10 +225,10 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         record_property("summary", counts.summary(plan))
         record_property("summary", counts.timing())
 
-        # Every owner written and changed once. An owner write cut short by a kill (Salesforce written,
-        # the Assignment not yet saved) is repeated with the same owner: counted, see OPERATIONS.md.
-        assert {i: n for i, n in owner_writes.items() if n == 0} == {}
-        assert {i: c for i, c in owner_changes.items() if len(c) != 1} == {}
+        # Every owner written and changed once. An owner write cut short by a kill (Salesforce
+        # written, the Assignment not saved) is repeated, same owner: counted, see OPERATIONS.md.
+        assert {i: n for i, n in writes.owner.items() if n == 0} == {}
+        assert {i: c for i, c in writes.owner_changes.items() if len(c) != 1} == {}
         assert counts.leads >= plan.leads
         assert sum(counts.kills.values()) == 2 * plan.kills
         # every fault reached the app, and the gap was filled by reconciliation
@@ -252,10 +237,12 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         ] == []
         assert counts.reconciled > 0
         assert wrong == []
-        # A first response is written for every answered lead and no other, and only ever replaced by
-        # an earlier one (an earlier touch seen later).
-        assert {i: n for i, n in response_writes.items() if (n > 0) != (i in with_response)} == {}
-        assert {i: c for i, c in response_changes.items() if not chaos.moved_earlier(c)} == {}
+        # A first response is written for every answered lead and no other, and only ever
+        # replaced by an earlier one (an earlier touch seen later).
+        assert {i: n for i, n in writes.response.items() if (n > 0) != (i in with_response)} == {}
+        assert {
+            i: c for i, c in writes.response_changes.items() if not chaos.moved_earlier(c)
+        } == {}
         assert len(with_response) > counts.leads * 0.5
         assert [lead for lead, n in emails.items() if n > 1] == []
         # A send interrupted by a kill stays SENDING (at most once: never retried, left to a human).
