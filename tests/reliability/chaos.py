@@ -48,7 +48,6 @@ class ChaosPlan:
     seconds: float
     kills: int
     seed: int
-    session_expiry_every: float = 20.0
     error_rate: float = 0.05
     duplicate_rate: float = 0.1
 
@@ -60,6 +59,11 @@ class ChaosPlan:
             kills=int(os.environ.get("CHAOS_KILLS", 3)),
             seed=int(os.environ.get("CHAOS_SEED") or secrets.randbelow(1_000_000)),
         )
+
+    @property
+    def session_expiry_every(self) -> float:
+        """Every 20 s, and at least once in the traffic phase of a short run."""
+        return min(20.0, self.seconds / 2)
 
     @property
     def leads_per_min(self) -> float:
