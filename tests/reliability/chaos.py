@@ -63,7 +63,7 @@ class ChaosPlan:
     @property
     def session_expiry_every(self) -> float:
         """Every 20 s, and at least once in the traffic phase of a short run."""
-        return min(20.0, self.seconds / 2)
+        return min(20.0, self.seconds * 0.75)
 
     @property
     def leads_per_min(self) -> float:
