@@ -151,6 +151,11 @@ class Supervisor:
         self.processes[name].kill()
         return name
 
+    def subscribed(self) -> bool:
+        """The running listener subscribed to the stream (it would not meet a session expiry
+        while it is still starting)."""
+        return SUBSCRIBED in self.processes["listen"].output()
+
     def check(self) -> None:
         """Fail fast when a process died on its own (not killed by the chaos)."""
         for process in self.processes.values():
@@ -212,7 +217,7 @@ class Chaos(threading.Thread):
                 self.counts.kills[self.supervisor.kill(name)] += 1
                 time.sleep(self.rnd.uniform(0.2, 2.0))  # down for a moment, then restarted
                 self.supervisor.start(name)
-            if elapsed >= next_expiry:
+            if elapsed >= next_expiry and self.supervisor.subscribed():
                 self.tokens |= org_tokens(self.org.emulator)
                 self.org.emulator.control(
                     "POST", "/__emulator__/faults", json={"expire_sessions": True}
