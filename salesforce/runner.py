@@ -419,9 +419,11 @@ class Listener:
         rejected, self.rejected_replay = self.rejected_replay, ""
         for channel in streaming.CHANNELS:
             position = inbox.replay_position_get(channel)
-            if position is None or position.replay_id is not None:
+            if position is not None and position.replay_id is not None:
                 continue
-            if position.commit_timestamp is not None:
+            # A channel never listened to before gets its mark too: killed before its first
+            # event, the next start reconciles from this subscription instead of from now.
+            if position is not None and position.commit_timestamp is not None:
                 listener.reconcile_since(
                     position.commit_timestamp - listener.POLL_OVERLAP,
                     client=salesforce_client(),

@@ -59,6 +59,24 @@ def test_listener_killed_mid_stream_and_restarted_routes_every_lead_exactly_once
     assert ChangeEvent.objects.filter(entity="Lead", change_type="CREATE").count() == len(leads)
 
 
+def test_a_first_listener_killed_before_any_event_loses_nothing_created_while_down(
+    org, start_listener
+):
+    first = start_listener()
+    wait_for_output(first, SUBSCRIBED, timeout=40)
+    time.sleep(1.5)  # subscribed, no event on any channel yet
+    first.kill()
+    leads = org.create_leads(3, prefix="While the first listener was down")
+
+    second = start_listener()
+    wait_for_output(second, SUBSCRIBED, timeout=40)
+
+    wait_for(lambda: org.routed(leads), timeout=40, message="the leads created while down routed")
+    assert org.owner_write_counts(leads) == {1}
+    reconciled = ChangeEvent.objects.filter(entity="Lead", source="reconcile")
+    assert set(reconciled.values_list("record_id", flat=True)) >= set(leads)
+
+
 def test_gap_events_and_an_expired_replay_id_are_reconciled(org, start_listener):
     listener = start_listener()
     wait_for_output(listener, SUBSCRIBED, timeout=40)
