@@ -44,7 +44,7 @@ from routing.selectors import (
     policy_active_compiled,
     rep_hours_map,
 )
-from routing.services.writes import owners_write
+from routing.services.writes import owners_confirm, owners_write
 
 # GAP_* rows carry no fields; the listener refetches those records as "reconcile" rows.
 ROUTABLE_CHANGES = frozenset({"CREATE", "UNDELETE"})
@@ -94,8 +94,10 @@ def leads_route(*, events: Sequence, client: object, now: dt.datetime | None = N
     if not leads:
         return report
     existing = assignments_by_lead(lead_ids=[lead.lead_id for lead in leads])
-    to_write = [row for row in existing.values() if _needs_write(row)]
-    report.already_routed = len(existing) - len(to_write)
+    retries = [row for row in existing.values() if _needs_write(row)]
+    report.already_routed = len(existing) - len(retries)
+    to_write = owners_confirm(assignments=retries, client=client, now=now)
+    report.already_routed += len(retries) - len(to_write)
     new = [lead for lead in leads if lead.lead_id not in existing]
     if new:
         policy = policy_active_compiled()

@@ -48,6 +48,54 @@ def owners_write(
     return failed
 
 
+OWNERS_SOQL = "SELECT Id, OwnerId FROM Lead WHERE Id IN ({ids})"
+
+
+def owners_confirm(
+    *, assignments: Sequence[Assignment], client: object, now: dt.datetime
+) -> list[Assignment]:
+    """Before writing again owners whose last attempt's outcome is unknown (a worker killed
+    between the call and the ledger update, an error after Salesforce applied the write), read
+    the leads' owners (one query per 200 leads) and return only the rows still to write. A lead
+    that already has its owner is recorded WRITTEN without a second write; one a rep owns by now
+    (a human moved it meanwhile) keeps that rep. When the read fails, every row is written."""
+    rows = [a for a in assignments if a.owner_id]
+    if not rows:
+        return list(assignments)
+    try:
+        found = client.query_ids(OWNERS_SOQL, [a.lead_id for a in rows])
+    except Exception as error:  # the write that follows is idempotent in value
+        logger.warning("owners of %s leads to retry not read: %s", len(rows), error)
+        return list(assignments)
+    owners = {str(r.get("Id")): str(r.get("OwnerId") or "") for r in found}
+    reps = set(
+        Rep.objects.filter(user_id__in=set(owners.values())).values_list("user_id", flat=True)
+    )
+    done, moved, todo = [], [], []
+    for row in assignments:
+        owner = owners.get(row.lead_id, "")
+        if row.owner_id and owner == row.owner_id:
+            row.status, row.written_at, row.last_error = AssignmentStatus.WRITTEN, now, ""
+            done.append(row)
+        elif row.owner_id and owner in reps and owner != conf.integration_user_id():
+            moved.append((row, owner))
+        else:
+            todo.append(row)
+    if done:
+        logger.info("%s owner(s) already in Salesforce: recorded without a second write", len(done))
+        _save(done, now=now)
+    for row, owner in moved:
+        _respect_owner(row, owner)
+    return todo
+
+
+def _respect_owner(row: Assignment, owner: str) -> None:
+    row.status = AssignmentStatus.OVERRIDDEN
+    row.current_owner_id = owner
+    row.notes = f"{row.notes}\nOwned by rep {owner} before the owner write was confirmed; kept."
+    row.save(update_fields=["status", "current_owner_id", "notes"])
+
+
 def _errors(result: object) -> str:
     if getattr(result, "success", False):
         return ""

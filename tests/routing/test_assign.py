@@ -397,3 +397,58 @@ def test_the_sweep_is_scheduled_every_minute_after_migrate():
     schedule = Schedule.objects.get(func="salesforce.tasks.rerun_lost_work")
 
     assert (schedule.schedule_type, schedule.minutes) == ("I", 1)
+
+
+def _killed_after_the_owner_write(event: ChangeEvent, monkeypatch) -> FakeClient:
+    """The owner reaches Salesforce, then the worker dies before the ledger says so."""
+    from routing.services import writes
+
+    client = FakeClient()
+    monkeypatch.setattr(writes, "_save", lambda rows, now: (_ for _ in ()).throw(SystemExit))
+    with pytest.raises(SystemExit):
+        route([event], client)
+    monkeypatch.undo()
+    assert Assignment.objects.get().status == AssignmentStatus.PENDING
+    return client
+
+
+def test_a_retry_after_a_write_that_reached_salesforce_writes_nothing_again(
+    loaded_policy, monkeypatch
+):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    client = _killed_after_the_owner_write(created, monkeypatch)
+
+    report = route([created], client)  # the re-delivered task
+
+    assert len(client.calls) == 1  # the first write only
+    row = Assignment.objects.get()
+    assert row.status == AssignmentStatus.WRITTEN and report.already_routed == 1
+    decision = Decision.objects.get(pk=row.decision_id)
+    assert decision.effect["owner_written"] == row.owner_id
+    assert LeadFact.objects.get(lead_id=created.record_id).owner_id == row.owner_id
+
+
+def test_a_retry_keeps_a_rep_who_took_the_lead_meanwhile(loaded_policy, monkeypatch):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    client = _killed_after_the_owner_write(created, monkeypatch)
+    routed_to = Assignment.objects.get().owner_id
+    other = Rep.objects.exclude(user_id=routed_to).values_list("user_id", flat=True).first()
+    client.owners[created.record_id] = other  # a manager moved it in Salesforce
+
+    route([created], client)
+
+    assert len(client.calls) == 1
+    row = Assignment.objects.get()
+    assert (row.status, row.current_owner_id) == (AssignmentStatus.OVERRIDDEN, other)
+
+
+def test_a_retry_writes_when_salesforce_does_not_have_the_owner(loaded_policy):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    with pytest.raises(OwnerWriteFailed):
+        route([created], FakeClient(down=True))
+    client = FakeClient()
+
+    route([created], client)
+
+    assert [r["Id"] for r in client.calls[0][1]] == [created.record_id]
+    assert client.queries and Assignment.objects.get().status == AssignmentStatus.WRITTEN
