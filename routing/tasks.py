@@ -24,14 +24,20 @@ def record_owner_changes(event_ids: list[int]) -> None:
 
 
 class _LazyClient:
-    """Builds the Salesforce client on the first write, so a batch of re-delivered events that
-    needs no write never logs in."""
+    """Builds the Salesforce client on the first call, so a batch of re-delivered events that
+    needs no call never logs in."""
 
     def __init__(self, factory: object) -> None:
         self._factory = factory
         self._client = None
 
-    def update_records(self, sobject: str, records: list[dict]) -> list:
+    def _get(self):
         if self._client is None:
             self._client = self._factory(workload="routing")
-        return self._client.update_records(sobject, records)
+        return self._client
+
+    def update_records(self, sobject: str, records: list[dict]) -> list:
+        return self._get().update_records(sobject, records)
+
+    def query_ids(self, template: str, ids: list[str], *, chunk: int = 200) -> list[dict]:
+        return self._get().query_ids(template, ids, chunk=chunk)

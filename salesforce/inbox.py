@@ -132,6 +132,13 @@ def replay_position_save(
 
 
 @transaction.atomic
+def replay_position_mark_complete(*, channel: str, at: dt.datetime) -> None:
+    """The channel's changes up to ``at`` are known (subscribed then, or reconciled up to it),
+    without a replay id; outside a batch's transaction, so it takes its own."""
+    replay_position_save(channel=channel, replay_id=None, commit_timestamp=at)
+
+
+@transaction.atomic
 def poll_watermarks_from_stream(*, channels: dict[str, str]) -> dict[str, dt.datetime]:
     """Before polling takes over from the stream: move each polling channel's watermark up to
     the commit time its stream channel is known complete to (``channels``: stream channel →

@@ -225,16 +225,17 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         record_property("summary", counts.summary(plan))
         record_property("summary", counts.timing())
 
-        # Every owner written and changed once. An owner write cut short by a kill (Salesforce
-        # written, the Assignment not saved) is repeated, same owner: counted, see OPERATIONS.md.
-        assert {i: n for i, n in writes.owner.items() if n == 0} == {}
+        # Every owner written once and changed once: a retry after a write cut short by a kill
+        # (Salesforce written, the Assignment not saved) reads the owner instead of rewriting it.
+        assert {i: n for i, n in writes.owner.items() if n != 1} == {}
         assert {i: c for i, c in writes.owner_changes.items() if len(c) != 1} == {}
         assert counts.leads >= plan.leads
         assert sum(counts.kills.values()) == 2 * plan.kills
-        # every fault reached the app, and the gap was filled by reconciliation
-        assert [
-            name for name in ("503", "401", *chaos.STREAM_FAULTS) if counts.met[name] == 0
-        ] == []
+        # every fault reached the app, and the gap was filled by reconciliation. An expiry shows
+        # as a REST 401 only when a worker calls before the listener's new login is shared (the
+        # token lives in the shared cache), so either side meeting it counts.
+        assert [name for name in ("503", *chaos.STREAM_FAULTS) if counts.met[name] == 0] == []
+        assert counts.met["401"] + counts.met["unknown_client_replies"] > 0
         assert counts.reconciled > 0
         assert wrong == []
         # A first response is written for every answered lead and no other, and only ever

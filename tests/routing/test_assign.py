@@ -428,6 +428,19 @@ def test_a_retry_after_a_write_that_reached_salesforce_writes_nothing_again(
     assert LeadFact.objects.get(lead_id=created.record_id).owner_id == row.owner_id
 
 
+def test_the_routing_task_reads_the_owners_of_a_retry_through_its_client(
+    loaded_policy, monkeypatch
+):
+    created = lead_event(NumberOfEmployees=15, Country="USA")
+    client = _killed_after_the_owner_write(created, monkeypatch)
+    monkeypatch.setattr("salesforce.client.get_client", lambda workload: client)
+
+    tasks.route_leads([created.id])
+
+    assert len(client.calls) == 1 and len(client.queries) == 1
+    assert Assignment.objects.get().status == AssignmentStatus.WRITTEN
+
+
 def test_a_retry_keeps_a_rep_who_took_the_lead_meanwhile(loaded_policy, monkeypatch):
     created = lead_event(NumberOfEmployees=15, Country="USA")
     client = _killed_after_the_owner_write(created, monkeypatch)
