@@ -31,13 +31,7 @@ class _LazyClient:
         self._factory = factory
         self._client = None
 
-    def _get(self):
+    def __getattr__(self, name: str):
         if self._client is None:
             self._client = self._factory(workload="routing")
-        return self._client
-
-    def update_records(self, sobject: str, records: list[dict]) -> list:
-        return self._get().update_records(sobject, records)
-
-    def query_ids(self, template: str, ids: list[str], *, chunk: int = 200) -> list[dict]:
-        return self._get().query_ids(template, ids, chunk=chunk)
+        return getattr(self._client, name)

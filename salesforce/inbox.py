@@ -113,6 +113,7 @@ def _without_duplicates(changes: Sequence[ParsedChange], *, source: str) -> list
     return fresh
 
 
+@transaction.atomic  # its own when called outside a batch's (the listener's catch-up)
 def replay_position_save(
     *, channel: str, replay_id: int | None, commit_timestamp: dt.datetime | None
 ) -> None:
@@ -129,13 +130,6 @@ def replay_position_save(
     ):
         position.commit_timestamp = commit_timestamp
     position.save()
-
-
-@transaction.atomic
-def replay_position_mark_complete(*, channel: str, at: dt.datetime) -> None:
-    """The channel's changes up to ``at`` are known (subscribed then, or reconciled up to it),
-    without a replay id; outside a batch's transaction, so it takes its own."""
-    replay_position_save(channel=channel, replay_id=None, commit_timestamp=at)
 
 
 @transaction.atomic

@@ -436,7 +436,9 @@ class Listener:
                         else ""
                     ),
                 )
-            inbox.replay_position_mark_complete(channel=channel, at=subscribed_at)
+            inbox.replay_position_save(
+                channel=channel, replay_id=None, commit_timestamp=subscribed_at
+            )
 
 
 def _quiet_cancelled_callbacks(loop: asyncio.AbstractEventLoop, context: dict) -> None:
