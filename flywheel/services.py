@@ -51,13 +51,13 @@ def _effects_merge(effects: Mapping[int, dict]) -> int:
     now = timezone.now()
     groups: dict[tuple[str, dt.datetime], list[int]] = defaultdict(list)
     for start in range(0, len(ids), BULK_BATCH):
-        rows = Decision.objects.select_for_update().only("id", "effect", "effect_at")
-        for decision in rows.filter(pk__in=ids[start : start + BULK_BATCH]).order_by("pk"):
-            current = decision.effect or {}
-            added = {k: v for k, v in effects[decision.pk].items() if k not in current}
+        rows = Decision.objects.select_for_update().filter(pk__in=ids[start : start + BULK_BATCH])
+        for pk, current, effect_at in rows.order_by("pk").values_list("pk", "effect", "effect_at"):
+            current = current or {}
+            added = {k: v for k, v in effects[pk].items() if k not in current}
             if added:
                 merged = json.dumps({**current, **added}, sort_keys=True)
-                groups[(merged, decision.effect_at or now)].append(decision.pk)
+                groups[(merged, effect_at or now)].append(pk)
     for (merged, effect_at), pks in groups.items():
         for start in range(0, len(pks), BULK_BATCH):
             Decision.objects.filter(pk__in=pks[start : start + BULK_BATCH]).update(

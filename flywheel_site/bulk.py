@@ -12,6 +12,7 @@ statement within the database's parameter limit. Same SQL as ``bulk_create`` oth
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class _Column:
     field: models.Field
     types: tuple[type, ...]
     runs_pre_save: bool
+    is_json: bool
+    is_datetime: bool
 
 
 def rows_insert(
@@ -72,7 +75,7 @@ def rows_insert(
         or any(obj.pk is not None for obj in objs)
     ):
         return _bulk_create(model, objs, batch_size, ignore_conflicts, update_conflicts)
-    prepare = _preparer(columns, connection)
+    prepare = _preparer(columns, connection, aware_utc=_aware_utc(connection))
     head, tail, returning = _statement(
         model, columns, connection, ignore_conflicts, update_conflicts
     )
@@ -106,6 +109,8 @@ def _columns(model: type[models.Model]) -> tuple[_Column, ...] | None:
             field=f,
             types=_PASS_THROUGH.get(_internal_type(f), ()),
             runs_pre_save=bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
+            is_json=isinstance(f, models.JSONField),
+            is_datetime=_internal_type(f) == "DateTimeField",
         )
         for f in fields
     )
@@ -117,7 +122,14 @@ def _internal_type(field: models.Field) -> str:
     return field.get_internal_type()
 
 
-def _preparer(columns: tuple[_Column, ...], connection: object) -> Callable[[models.Model], list]:
+def _preparer(
+    columns: tuple[_Column, ...], connection: object, *, aware_utc: Callable | None
+) -> Callable[[models.Model], list]:
+    """One row's parameters. Within one call, a JSON value shared by many rows (a decision's
+    output schema) is encoded once (the rows hold it, so its id stays theirs), and UTC datetimes
+    (``timezone.now()``) take ``aware_utc`` instead of the field's three conversion layers."""
+    shared: dict[int, object] = {}
+
     def prepare(obj: models.Model) -> list:
         values = []
         for column in columns:
@@ -125,12 +137,36 @@ def _preparer(columns: tuple[_Column, ...], connection: object) -> Callable[[mod
             value = (
                 field.pre_save(obj, True) if column.runs_pre_save else getattr(obj, field.attname)
             )
-            if value is not None and type(value) not in column.types:
+            if value is None or type(value) in column.types:
+                pass
+            elif column.is_json:
+                key = id(value)
+                if key not in shared:
+                    shared[key] = field.get_db_prep_save(value, connection)
+                value = shared[key]
+            elif (
+                column.is_datetime
+                and aware_utc
+                and type(value) is dt.datetime
+                and value.tzinfo is dt.UTC
+            ):
+                value = aware_utc(value)
+            else:
                 value = field.get_db_prep_save(value, connection)
             values.append(value)
         return values
 
     return prepare
+
+
+def _aware_utc(connection: object) -> Callable[[dt.datetime], object] | None:
+    """What ``DateTimeField`` makes of a UTC datetime for this connection, or None where the
+    shortcut would differ (time zones off, a database time zone other than UTC)."""
+    if connection.timezone is not dt.UTC:
+        return None
+    if connection.vendor == "postgresql":
+        return lambda value: value  # psycopg sends aware datetimes as they are
+    return lambda value: str(value.replace(tzinfo=None))  # SQLite: naive UTC text, as Django
 
 
 def _statement(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -158,6 +158,17 @@ _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
 
 def normalize(text: str) -> str:
     """Lowercase ASCII letters and digits only: "Côte d'Ivoire" → "cotedivoire", "U.S." → "us"."""
+    # Leads repeat a few hundred spellings; a Salesforce Country holds at most 80 characters, and
+    # longer (garbage) text is folded each time rather than kept.
+    return _normalize_cached(text) if len(text) <= 80 else _normalize(text)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_cached(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = _LEADING_THE.sub("", text.strip())
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return "".join(char for char in folded.lower() if char.isalnum())

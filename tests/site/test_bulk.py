@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -125,3 +126,36 @@ def test_ignore_conflicts_keeps_the_first_row():
         "00Q1": "005A",
         "00Q2": "005C",
     }
+
+
+def _raw(pk: int, column: str) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM flywheel_decision WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        WHEN,
+        WHEN.replace(microsecond=0),  # str() drops the fraction: so must the shortcut
+        WHEN.astimezone(dt.timezone(dt.timedelta(hours=2))),  # not UTC: the field converts it
+        dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=ZoneInfo("America/New_York")),
+    ],
+    ids=["utc", "utc-whole-second", "fixed-offset", "zoneinfo"],
+)
+def test_datetimes_are_stored_byte_for_byte_as_bulk_create_stores_them(when):
+    mine = rows_insert([_decision(1, created_at=when, effect_at=when)])[0]
+    theirs = Decision.objects.bulk_create([_decision(2, created_at=when, effect_at=when)])[0]
+
+    for column in ("created_at", "effect_at"):
+        assert _raw(mine.pk, column) == _raw(theirs.pk, column)
+    assert Decision.objects.get(pk=mine.pk).created_at == when
+
+
+def test_a_json_value_shared_by_many_rows_is_stored_in_each():
+    schema = {"type": "object", "properties": {"owner": {"type": "string"}}}
+    rows = rows_insert([_decision(n, output_schema=schema, output={"n": n}) for n in range(3)])
+
+    stored = Decision.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk")
+    assert [(d.output_schema, d.output) for d in stored] == [(schema, {"n": n}) for n in range(3)]
