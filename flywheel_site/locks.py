@@ -10,9 +10,10 @@ batches sharing several keys cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def keys_lock(*, namespace: str, keys: Iterable[str]) -> None:
@@ -31,3 +32,17 @@ def keys_lock(*, namespace: str, keys: Iterable[str]) -> None:
             " FROM (SELECT unnest(%s::text[]) AS name ORDER BY 1) AS ordered",
             [names],
         )
+
+
+@contextlib.contextmanager
+def keys_locked(*, namespace: str, keys: Iterable[str]) -> Iterator[None]:
+    """Hold the lock of every ``namespace:key`` for the block, which may call other systems (a
+    read and a write to Salesforce) in between: a transaction of its own on PostgreSQL, nothing
+    elsewhere. On SQLite a transaction would take the whole database's write lock at BEGIN and
+    hold it through those calls, stalling every other process."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        keys_lock(namespace=namespace, keys=keys)
+        yield

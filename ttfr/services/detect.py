@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from flywheel_site.locks import keys_locked
 from salesforce.ids import is_salesforce_id
 from salesforce.models import ChangeEvent
 from ttfr import conf, rules, selectors, sources
@@ -53,10 +54,19 @@ def leads_recompute(
     *, client: SalesforceClient, lead_ids: Iterable[str], now: dt.datetime
 ) -> DetectResult:
     """Recompute the first response of these leads from their current touches and write the
-    changed ones. Leads Salesforce no longer returns are marked deleted in the fact table."""
+    changed ones. Leads Salesforce no longer returns are marked deleted in the fact table.
+
+    On PostgreSQL, two workers recomputing the same lead at once (two batches with touches of
+    it, a batch the sweep re-runs) take turns: each holds the leads' locks from its read to its
+    write, so the second reads what the first wrote and writes nothing."""
     wanted = set(lead_ids)
     if not wanted:
         return DetectResult()
+    with keys_locked(namespace="ttfr.first_response", keys={lead_id[:15] for lead_id in wanted}):
+        return _recompute(client=client, wanted=wanted, now=now)
+
+
+def _recompute(*, client: SalesforceClient, wanted: set[str], now: dt.datetime) -> DetectResult:
     leads, rows = sources.leads_with_touch_rows(client=client, lead_ids=wanted)
     touches = rules.touches_from_rows(
         tasks=rows.tasks, relations=rows.relations, activity_emails=rows.activity_emails

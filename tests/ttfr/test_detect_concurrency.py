@@ -1,0 +1,79 @@
+"""Two workers recomputing the same lead's first response at once (two batches with touches of
+it, or a batch the sweep re-runs beside a fresh one). Real transactions on two connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+
+from tests.routing.test_assign_concurrency import _in_thread
+from tests.ttfr.fakes import LEAD_A, REP_2, T0, FakeClient, lead, task
+from ttfr.services.detect import leads_recompute
+
+pytestmark = pytest.mark.django_db(transaction=True)
+NOW = T0 + dt.timedelta(days=1)
+
+
+class _HeldClient(FakeClient):
+    """The thread named "first" stops between its read and its write until released; every read notes whether a
+    transaction was open on the reading thread's connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading, self.release = threading.Event(), threading.Event()
+        self.in_transaction: list[bool] = []
+
+    def query_ids_many(self, templates, ids, **kwargs):
+        self.in_transaction.append(connection.in_atomic_block)
+        rows = super().query_ids_many(templates, ids, **kwargs)
+        if threading.current_thread().name == "first":
+            self.reading.set()  # read, not yet written
+            assert self.release.wait(20)
+        return rows
+
+
+def _org() -> _HeldClient:
+    client = _HeldClient()
+    client.add("Lead", lead(LEAD_A))
+    client.add("Task", task(at=T0 + dt.timedelta(minutes=25), owner=REP_2))
+    return client
+
+
+def _race(client: _HeldClient) -> dict:
+    results: dict = {}
+
+    def recompute():
+        return leads_recompute(client=client, lead_ids=[LEAD_A], now=NOW)
+
+    first = _in_thread(recompute, results, "first")
+    assert client.reading.wait(20)
+    second = _in_thread(recompute, results, "second")
+    second.join(0.5)  # on PostgreSQL the second worker now waits for the first one's lock
+    client.release.set()
+    first.join(20)
+    second.join(20)
+    for name in ("first", "second"):
+        assert not isinstance(results[name], Exception), results[name]
+    return results
+
+
+def test_a_first_response_two_workers_compute_at_once_is_written_once_on_postgresql():
+    client = _org()
+
+    results = _race(client)
+
+    if connection.vendor == "postgresql":
+        # the second worker read after the first one's write: nothing left to write
+        assert len(client.updates) == 1
+        assert (results["first"].updated, results["second"].updated) == (1, 0)
+        assert results["second"].unchanged == 1
+        assert client.in_transaction == [True, True]
+    else:
+        # SQLite: a transaction would hold the whole database's write lock through the calls,
+        # so none is open and both workers may write the same value (OPERATIONS' known limit)
+        assert client.in_transaction == [False, False]
+        assert results["first"].updated + results["second"].updated in (1, 2)
+        assert {update[0]["Id"] for update in client.updates} == {LEAD_A}
