@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
+from django.db import connections
 from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 
@@ -25,6 +27,7 @@ DECAY_LABELS = ("<5 min", "5-15 min", "15-30 min", "30-60 min", "1-4 h", "4-24 h
 HISTOGRAM_BINS = 30
 MIN_LEADS_FOR_RANKING = 5
 BREACHED = Q(sla_breached=True)
+DIMENSIONS = ("owner_id", "team", "segment", "region", "lead_source")  # the page's tables
 
 
 def facts_frame(filters: Filters) -> QuerySet:
@@ -82,6 +85,54 @@ def headline(facts: QuerySet) -> dict:
     }
 
 
+def by_dimensions(facts: QuerySet, dimensions: Sequence[str]) -> dict[str, list[list[object]]]:
+    """``by_dimension`` for several dimensions. On PostgreSQL one scan of the leads feeds every
+    table (``GROUP BY GROUPING SETS``, one set per dimension) instead of one scan each."""
+    connection = connections[facts.db]
+    if connection.vendor != "postgresql" or not dimensions:
+        return {dimension: by_dimension(facts, dimension) for dimension in dimensions}
+    quoted = [connection.ops.quote_name(dimension) for dimension in dimensions]
+    inner, params = facts.values(
+        *dimensions, "ttfr_minutes", "sla_breached"
+    ).query.sql_with_params()
+    sql = (
+        f"SELECT {', '.join(f'GROUPING({name})' for name in quoted)}, {', '.join(quoted)},"
+        " COUNT(*), COUNT(ttfr_minutes),"
+        " PERCENTILE_CONT(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY ttfr_minutes),"
+        " COUNT(*) FILTER (WHERE sla_breached)"
+        f" FROM ({inner}) AS facts"
+        f" GROUP BY GROUPING SETS ({', '.join(f'({name})' for name in quoted)})"
+    )
+    tables: dict[str, list[list[object]]] = {dimension: [] for dimension in dimensions}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            flags, values = row[: len(dimensions)], row[len(dimensions) : 2 * len(dimensions)]
+            leads, responded, minutes, breached = row[2 * len(dimensions) :]
+            index = flags.index(0)  # the one dimension this row is grouped by
+            tables[dimensions[index]].append(
+                _dimension_row(values[index], leads, responded, minutes, breached)
+            )
+    return {dimension: _ordered(table) for dimension, table in tables.items()}
+
+
+def _dimension_row(
+    value: str, leads: int, responded: int, minutes: list[float] | None, breached: int
+) -> list[object]:
+    return [
+        value or "(none)",
+        leads,
+        responded,
+        *(rounded(figure) for figure in split(minutes, 2)),
+        ratio(breached, leads),
+    ]
+
+
+def _ordered(table: list[list[object]]) -> list[list[object]]:
+    """Most leads first, ties in value order."""
+    return sorted(sorted(table, key=lambda row: row[0]), key=lambda row: -row[1])
+
+
 def by_dimension(facts: QuerySet, dimension: str) -> list[list[object]]:
     """Per value of ``dimension`` ("(none)" for blank): leads, responded, median, P95, breach
     rate; most leads first, ties in value order."""
@@ -101,17 +152,14 @@ def by_dimension(facts: QuerySet, dimension: str) -> list[list[object]]:
         )
         .order_by()
     )
-    table = [
+    return _ordered(
         [
-            row["value"],
-            row["leads"],
-            row["responded"],
-            *(rounded(value) for value in split(row["minutes"], 2)),
-            ratio(row["breached"], row["leads"]),
+            _dimension_row(
+                row["value"], row["leads"], row["responded"], row["minutes"], row["breached"]
+            )
+            for row in rows
         ]
-        for row in rows
-    ]
-    return sorted(sorted(table, key=lambda row: row[0]), key=lambda row: -row[1])
+    )
 
 
 def daily_trend(facts: QuerySet) -> tuple[list[str], list, list]:
@@ -218,7 +266,8 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
     counts, edges = histogram_below(facts, split(row["minutes"], 3)[2])
     days, medians, breaches = daily_trend(facts)
     decay = decay_curve(facts, row=row)
-    by_owner = by_dimension(facts, "owner_id")
+    tables = by_dimensions(facts, DIMENSIONS)
+    by_owner = tables["owner_id"]
     ranked = responders(by_owner)
     header = ["value", "leads", "responded", "median min", "P95 min", "SLA breach rate"]
     dashboard = Dashboard(
@@ -270,16 +319,14 @@ def ttfr_dashboard(filters: Filters, *, sla_minutes: int) -> Dashboard:
         ],
         tables=[
             Table("by_owner", "By owner", ["owner", *header[1:]], by_owner),
-            Table("by_team", "By team", ["team", *header[1:]], by_dimension(facts, "team")),
-            Table(
-                "by_segment", "By segment", ["segment", *header[1:]], by_dimension(facts, "segment")
-            ),
-            Table("by_region", "By region", ["region", *header[1:]], by_dimension(facts, "region")),
+            Table("by_team", "By team", ["team", *header[1:]], tables["team"]),
+            Table("by_segment", "By segment", ["segment", *header[1:]], tables["segment"]),
+            Table("by_region", "By region", ["region", *header[1:]], tables["region"]),
             Table(
                 "by_source",
                 "By lead source",
                 ["lead source", *header[1:]],
-                by_dimension(facts, "lead_source"),
+                tables["lead_source"],
             ),
             Table(
                 "decay",
