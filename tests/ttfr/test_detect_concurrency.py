@@ -11,6 +11,7 @@ from django.db import connection
 
 from tests.routing.test_assign_concurrency import _in_thread
 from tests.ttfr.fakes import LEAD_A, REP_2, T0, FakeClient, lead, task
+from ttfr.services import detect
 from ttfr.services.detect import leads_recompute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +78,27 @@ def test_a_first_response_two_workers_compute_at_once_is_written_once_on_postgre
         assert client.in_transaction == [False, False]
         assert results["first"].updated + results["second"].updated in (1, 2)
         assert {update[0]["Id"] for update in client.updates} == {LEAD_A}
+
+
+def test_a_large_batch_holds_at_most_200_lead_locks_at_a_time(monkeypatch):
+    # PostgreSQL's lock table is shared by every connection: a worker holding a whole batch's
+    # locks through its Salesforce calls would crowd out the others
+    client = FakeClient()
+    lead_ids = [f"00Q5f{n:010d}AAA" for n in range(450)]
+    for lead_id in lead_ids:
+        client.add("Lead", lead(lead_id))
+        client.add("Task", task(lead_id, at=T0 + dt.timedelta(minutes=5), owner=REP_2))
+    held: list[int] = []
+    real = detect.keys_locked
+
+    def counting(*, namespace, keys):
+        held.append(len(set(keys)))
+        return real(namespace=namespace, keys=keys)
+
+    monkeypatch.setattr(detect, "keys_locked", counting)
+
+    result = leads_recompute(client=client, lead_ids=lead_ids, now=NOW)
+
+    assert held == [200, 200, 50]
+    assert (result.leads, result.updated) == (450, 450)
+    assert sorted(update["Id"] for call in client.updates for update in call) == lead_ids

@@ -3,6 +3,7 @@ rules → one Collections update for the leads whose values changed."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from ttfr.services import facts
 
 logger = logging.getLogger(__name__)
 ACTIVITY_ENTITIES = ("Task", "EmailMessage")
+LOCKED_LEADS = 200  # leads recomputed under one set of locks: a Collections write's worth
 
 
 class SalesforceClient(sources.QueryClient, Protocol):
@@ -58,12 +60,18 @@ def leads_recompute(
 
     On PostgreSQL, two workers recomputing the same lead at once (two batches with touches of
     it, a batch the sweep re-runs) take turns: each holds the leads' locks from its read to its
-    write, so the second reads what the first wrote and writes nothing."""
-    wanted = set(lead_ids)
-    if not wanted:
-        return DetectResult()
-    with keys_locked(namespace="ttfr.first_response", keys={lead_id[:15] for lead_id in wanted}):
-        return _recompute(client=client, wanted=wanted, now=now)
+    write, so the second reads what the first wrote and writes nothing. The leads go 200 at a
+    time (one composite read, one Collections write), so a worker holds at most 200 of those
+    locks: PostgreSQL's lock table is shared by every connection (docs/OPERATIONS.md)."""
+    ordered = sorted(set(lead_ids))
+    total = DetectResult()
+    for start in range(0, len(ordered), LOCKED_LEADS):
+        wanted = set(ordered[start : start + LOCKED_LEADS])
+        with keys_locked(namespace="ttfr.first_response", keys={lead[:15] for lead in wanted}):
+            part = _recompute(client=client, wanted=wanted, now=now)
+        for name in (f.name for f in dataclasses.fields(DetectResult)):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+    return total
 
 
 def _recompute(*, client: SalesforceClient, wanted: set[str], now: dt.datetime) -> DetectResult:
