@@ -22,7 +22,7 @@ from flywheel.choices import Decider, DecisionStatus
 from flywheel.deciders import ModelDecider, lineup_for
 from flywheel.llm import LlmFailure, llm_decide
 from flywheel.models import Decision
-from flywheel.redaction import api_key_strip, secrets_scrub
+from flywheel.redaction import api_key_strip, secrets_may_be_in, secrets_scrub
 from flywheel.schema import schema_errors
 from flywheel_site.bulk import rows_insert
 
@@ -164,10 +164,15 @@ def _decision_build(
             decision.conversation = {"messages": list(messages)}
             return _secrets_strip(decision), failure, shadow
     decision.latency_ms = max(decision.latency_ms, _since(started))
-    decision.output = api_key_strip(decision.output)
+    # The common case, nothing to mask anywhere, takes one check instead of one per value.
+    suspect = secrets_may_be_in(
+        decision.output, messages, decision.context, decision.explanation, decision.reason
+    )
+    if suspect:
+        decision.output = api_key_strip(decision.output)
     assistant = {"role": "assistant", "content": json.dumps(decision.output, ensure_ascii=False)}
     decision.conversation = {"messages": [*messages, assistant]}
-    return _secrets_strip(decision), None, shadow
+    return (_secrets_strip(decision) if suspect else decision), None, shadow
 
 
 def _secrets_strip(decision: Decision) -> Decision:

@@ -63,6 +63,12 @@ def api_key_strip(value: Any) -> Any:
     return _strip(value, key)
 
 
+def secrets_may_be_in(*values: Any) -> bool:
+    """False when no string in ``values`` (JSON-safe data) holds the API key or a credential
+    hint: one look at their joint JSON text, so a decision's several values cost one check."""
+    return _may_hold(list(values), conf.api_key())
+
+
 def _may_hold(value: dict | list | tuple, key: str) -> bool:
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)

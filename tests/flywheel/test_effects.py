@@ -54,8 +54,8 @@ def test_bulk_effects_use_one_update_per_distinct_effect(decide_case, django_ass
     # given 30 decisions that all led to the same owner
     ids = [decide_case(subject_id=f"00Q{n:015d}").decision_id for n in range(30)]
     # when their effects are recorded together
-    # then it takes one SELECT and one UPDATE (inside one transaction), not 30 of each
-    with django_assert_num_queries(4):  # SAVEPOINT/BEGIN, SELECT, UPDATE, RELEASE/COMMIT
+    # then it takes one UPDATE (inside one transaction) and no read: none had an effect yet
+    with django_assert_num_queries(3):  # SAVEPOINT/BEGIN, UPDATE, RELEASE/COMMIT
         decision_effects_record(effects={pk: {"owner_written": "005same"} for pk in ids})
     assert Decision.objects.filter(pk__in=ids, effect={"owner_written": "005same"}).count() == 30
 
@@ -63,3 +63,28 @@ def test_bulk_effects_use_one_update_per_distinct_effect(decide_case, django_ass
 def test_bulk_effects_for_no_decisions_do_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert decision_effects_record(effects={}) == 0
+
+
+def test_bulk_effects_on_a_mix_of_new_and_recorded_decisions(decide_case):
+    # given four decisions, two of which already led to something
+    ids = [decide_case(subject_id=f"00Q{n:015d}").decision_id for n in range(4)]
+    for pk in ids[:2]:
+        decision_effect_record(decision_id=pk, effect={"owner_written": "005first"})
+    before = dict(Decision.objects.filter(pk__in=ids[:2]).values_list("pk", "effect_at"))
+    # when one batch records the same effect for all four
+    changed = decision_effects_record(
+        effects={pk: {"owner_written": "005second", "written_at": "t"} for pk in ids}
+    )
+    # then the new ones take it whole, the recorded ones only gain the missing key
+    rows = {d.pk: d for d in Decision.objects.filter(pk__in=ids)}
+    assert changed == 4
+    assert [rows[pk].effect for pk in ids] == [
+        {"owner_written": "005first", "written_at": "t"},
+        {"owner_written": "005first", "written_at": "t"},
+        {"owner_written": "005second", "written_at": "t"},
+        {"owner_written": "005second", "written_at": "t"},
+    ]
+    assert {pk: rows[pk].effect_at for pk in ids[:2]} == before
+    assert all(rows[pk].effect_at is not None for pk in ids[2:])
+    # and a repeat changes nothing
+    assert decision_effects_record(effects={pk: {"written_at": "t"} for pk in ids}) == 0

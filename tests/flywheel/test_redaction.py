@@ -102,3 +102,38 @@ def _with_key(key: str, call):
 
     with override_settings(ANTHROPIC_API_KEY=key):
         return call()
+
+
+PLACES = ["context", "messages", "output", "explanation"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("secret", [SECRETS[0], SECRETS[2], "TESTKEY-configured-0123456789"])
+def test_a_credential_in_any_one_value_of_a_decision_is_masked_in_every_stored_text(
+    settings, decide_case, place, secret
+):
+    # given the API key configured and a credential in exactly one value of a case (the others
+    # clean, so the one joint check of the gateway must catch it)
+    from django.forms.models import model_to_dict
+
+    from flywheel.gateway import Rules
+    from flywheel.models import Decision
+    from tests.flywheel.conftest import MESSAGES, RULES_OUTPUT
+
+    settings.ANTHROPIC_API_KEY = "TESTKEY-configured-0123456789"
+    note = f"lead wrote: {secret}"
+    output = {**RULES_OUTPUT, "reason": note[:200]} if place == "output" else dict(RULES_OUTPUT)
+    explanation = note if place == "explanation" else "12 employees"
+    overrides = {
+        "rules": lambda _context: Rules(output=output, confidence=0.9, explanation=explanation)
+    }
+    if place == "context":
+        overrides["context"] = {"lead": {"Description": note}}
+    if place == "messages":
+        overrides["messages"] = [*MESSAGES[:1], {"role": "user", "content": note}]
+    # when the rules decide
+    decide_case(**overrides)
+    # then no stored text of the row holds it
+    row = json.dumps(model_to_dict(Decision.objects.get()), default=str, ensure_ascii=False)
+    assert secret.split("\n")[0] not in row and MASK in row
