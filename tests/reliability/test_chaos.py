@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django.db.models import Max
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -245,8 +244,9 @@ def test_chaos_every_lead_routed_once_first_responses_exact_no_email_twice(
         assert {
             i: c for i, c in writes.response_changes.items() if not chaos.moved_earlier(c)
         } == {}
-        if connection.vendor == "postgresql":  # workers take turns per lead (advisory locks)
-            assert counts.response_rewrites == 0
+        # workers recomputing the same lead take turns (PostgreSQL: advisory locks; SQLite:
+        # claims), so the second one reads what the first wrote and writes nothing
+        assert counts.response_rewrites == 0
         assert len(with_response) > counts.leads * 0.5
         assert [lead for lead, n in emails.items() if n > 1] == []
         # A send interrupted by a kill stays SENDING (at most once: never retried, left to a human).
