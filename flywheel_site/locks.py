@@ -108,8 +108,14 @@ def _claims_take(names: list[str], *, holder: str) -> bool:
             return False
         KeyClaim.objects.filter(key__in=gone).delete()
     now = timezone.now()
-    KeyClaim.objects.bulk_create(KeyClaim(key=n, holder=holder, claimed_at=now) for n in names)
-    return True
+    # SQLite's IMMEDIATE transaction makes the check and the insert one step; elsewhere another
+    # worker may insert in between: its rows stand, and this call takes none.
+    claims = [KeyClaim(key=n, holder=holder, claimed_at=now) for n in names]
+    KeyClaim.objects.bulk_create(claims, ignore_conflicts=True)
+    if KeyClaim.objects.filter(key__in=names, holder=holder).count() == len(names):
+        return True
+    KeyClaim.objects.filter(key__in=names, holder=holder).delete()
+    return False
 
 
 def _claims_release(holder: str) -> None:

@@ -82,3 +82,20 @@ def test_a_claim_older_than_the_stale_age_is_taken_over_whoever_holds_it():
     assert dict(KeyClaim.objects.values_list("key", "holder")) == {
         "ttfr:00Q3": "other-host:123:1:fresh"
     }
+
+
+def test_a_claim_another_worker_inserts_meanwhile_wins_and_this_call_takes_none(monkeypatch):
+    # given another worker's claim lands between this call's check and its insert (PostgreSQL
+    # under READ COMMITTED: no write lock taken at BEGIN as SQLite's)
+    real = KeyClaim.objects.bulk_create
+
+    def rival_first(claims, **kwargs):
+        real([KeyClaim(key="ttfr:00Q2", holder="rival", claimed_at=timezone.now())])
+        return real(claims, **kwargs)
+
+    monkeypatch.setattr(KeyClaim.objects, "bulk_create", rival_first)
+    # when the claim is taken
+    taken = locks._claims_take(["ttfr:00Q1", "ttfr:00Q2"], holder="me")
+    # then it failed whole: the rival's row stands and none of this call's remain
+    assert taken is False
+    assert dict(KeyClaim.objects.values_list("key", "holder")) == {"ttfr:00Q2": "rival"}
