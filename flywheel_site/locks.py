@@ -78,8 +78,9 @@ def keys_claimed(*, namespace: str, keys: Iterable[str]) -> Iterator[None]:
     """``keys_locked`` without a transaction: ``KeyClaim`` rows (any database; SQLite's way)."""
     names = sorted({f"{namespace}:{key}"[:200] for key in keys})
     holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    holder = holder[:160]  # KeyClaim.holder's length
     deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-    while names and not _claims_take(names, holder=holder[:160]):
+    while names and not _claims_take(names, holder=holder):
         if time.monotonic() >= deadline:
             logger.warning(
                 "%s key(s) of %s still claimed by another worker after %.0f s: going on without",
@@ -92,7 +93,7 @@ def keys_claimed(*, namespace: str, keys: Iterable[str]) -> Iterator[None]:
     try:
         yield
     finally:
-        _claims_release(holder[:160])
+        _claims_release(holder)
 
 
 @transaction.atomic

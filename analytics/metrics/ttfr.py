@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.db import connections
-from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 
 from analytics.dashboard import Dashboard, Table, bar, histogram, line
@@ -136,14 +136,8 @@ def _ordered(table: list[list[object]]) -> list[list[object]]:
 def by_dimension(facts: QuerySet, dimension: str) -> list[list[object]]:
     """Per value of ``dimension`` ("(none)" for blank): leads, responded, median, P95, breach
     rate; most leads first, ties in value order."""
-    value = Case(
-        When(**{dimension: ""}, then=Value("(none)")),
-        default=F(dimension),
-        output_field=CharField(),
-    )
     rows = (
-        facts.annotate(value=value)
-        .values("value")
+        facts.values(dimension)
         .annotate(
             leads=Count("pk"),
             responded=Count("ttfr_minutes"),
@@ -155,7 +149,7 @@ def by_dimension(facts: QuerySet, dimension: str) -> list[list[object]]:
     return _ordered(
         [
             _dimension_row(
-                row["value"], row["leads"], row["responded"], row["minutes"], row["breached"]
+                row[dimension], row["leads"], row["responded"], row["minutes"], row["breached"]
             )
             for row in rows
         ]
